@@ -1,0 +1,31 @@
+"""Shared test set-up: an isolated ROS 2 graph per test session."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# A private DDS domain on the loopback interface, so concurrent test runs on one
+# machine never see each other's nodes. Set before any rclpy.init().
+os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(1, 100))
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+
+
+@pytest.fixture
+def ros_node():
+    """A short-lived rclpy node in the test process (for calling the node under test)."""
+    import rclpy
+
+    context = rclpy.context.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("vilasr_test_client", context=context)
+    try:
+        yield node
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=context)

