@@ -54,9 +54,9 @@ stamp="$VENV/.vilasr-requirements"
 wanted=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   step "installing Python packages (${requirements[*]})"
-  for file in "${requirements[@]}"; do
-    "${PIP[@]}" install --quiet -r "$file" || die "pip could not install $file (see the error above)."
-  done
+  # One resolver run over all files, so their pins are checked together.
+  "${PIP[@]}" install --quiet "${requirements[@]/#/--requirement=}" ||
+    die "pip could not install ${requirements[*]} (see the error above)."
   if [ -n "${ROS_DISTRO:-}" ] && ! command -v colcon >/dev/null 2>&1; then
     "${PIP[@]}" install --quiet colcon-common-extensions
   fi
