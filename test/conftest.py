@@ -29,3 +29,11 @@ def ros_node():
     finally:
         node.destroy_node()
         rclpy.shutdown(context=context)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny random Qwen2.5-VL (model, tokenizer, processor) saved like ViLaSR-7B, built once per session."""
+    from vilasr_ros.reasoning.tiny_model import build_tiny_qwen
+
+    return build_tiny_qwen(tmp_path_factory.mktemp("tiny_qwen"))
