@@ -122,6 +122,9 @@ class Session(ABC):
     def add_assistant(self, text: str) -> None:
         """Append a recorded assistant turn as if the model had written it (teacher forcing)."""
 
+    def flush(self) -> None:
+        """Run any queued work now (backends that prefill lazily); used at the end of teacher forcing."""
+
     def close(self) -> None:
         """Free per-query resources (caches)."""
 

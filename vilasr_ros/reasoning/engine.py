@@ -1,0 +1,336 @@
+"""The ViLaSR drawing-reasoning loop, as a state machine over one conversation.
+
+Given source images and a question, the engine opens a backend session with
+the exact training prompt, then alternates: the model writes a turn; a tool
+call becomes new annotated images appended to the conversation; an answer ends
+the query. Malformed output never raises: it ends the query with a clear
+stop reason. No ROS here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from vilasr_ros.config import EngineConfig
+from vilasr_ros.query import AnswerType
+from vilasr_ros.reasoning import protocol
+from vilasr_ros.reasoning.answers import parse_choice, parse_number
+from vilasr_ros.reasoning.backend import Backend, BackendError, ChatImage, SamplingParams, Session, TextCallback
+from vilasr_ros.reasoning.drawing import Box, Line, clamp_box, clamp_point, merge_by_label, render
+from vilasr_ros.reasoning.images import ResizeMapping, resize_for_model
+
+ANSWERED = "answered"
+MAX_TURNS = "max_turns"
+MAX_IMAGES = "max_images"
+TOOL_ERROR = "tool_error"
+TIMEOUT = "timeout"
+CANCELLED = "cancelled"
+BACKEND_ERROR = "backend_error"
+
+
+class ReasoningError(ValueError):
+    """A query cannot start (no images, too many images, unusable image)."""
+
+
+@dataclass
+class ConversationImage:
+    """An image of the conversation: a source frame (index 1..N) or a drawing on one."""
+
+    index: int
+    source_index: int  # the original frame it shows (itself for a source frame)
+    base_index: int | None  # the image the tool call named (None for a source frame)
+    pixels: np.ndarray  # what the model sees: resized RGB, annotations drawn
+    mapping: ResizeMapping  # model coordinates -> source-image pixels
+    boxes: list[Box] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+
+
+@dataclass
+class TurnRecord:
+    """One assistant turn and what the tool did with it."""
+
+    number: int
+    text: str
+    action: str | None
+    new_images: list[ConversationImage]
+    user_text: str | None  # the text the tool sent back (None when the query ended here)
+    problems: list[str]
+    finished: bool  # ended at the end-of-turn token
+
+
+@dataclass
+class ReasoningResult:
+    """Everything a query produced."""
+
+    stop_reason: str
+    answer: str | None
+    choice: str | None
+    numeric_answer: float | None
+    error: str
+    turns: list[TurnRecord]
+    images: list[ConversationImage]
+    work: dict[str, int]
+    elapsed: float
+
+
+TurnCallback = Callable[[TurnRecord], None]
+
+
+class ReasoningEngine:
+    """Runs queries on a backend with the limits and sampling of an :class:`EngineConfig`."""
+
+    def __init__(self, backend: Backend, config: EngineConfig, video: bool = False) -> None:
+        self.backend = backend
+        self.config = config
+        self.video = video
+
+    def run(
+        self,
+        images: Sequence[np.ndarray],
+        question: str,
+        answer_type: AnswerType = AnswerType.FREE_FORM,
+        options: tuple[str, ...] = (),
+        *,
+        forced_turns: Sequence[str] | None = None,
+        on_turn: TurnCallback | None = None,
+        on_text: TextCallback | None = None,
+        cancel: threading.Event | None = None,
+        timeout: float | None = None,
+        seed: int | None = None,
+    ) -> ReasoningResult:
+        """Answer ``question`` about ``images`` (RGB uint8 arrays, in conversation order).
+
+        ``forced_turns`` teacher-forces a recorded transcript: its turns are fed
+        to the model as its own instead of being sampled. Raises
+        :class:`ReasoningError` only when the query cannot start.
+        """
+        run = _Run(self, question, answer_type, options, forced_turns, on_turn, on_text, cancel, timeout, seed)
+        return run.execute(images)
+
+
+class _Run:
+    """The state of one query."""
+
+    def __init__(
+        self,
+        engine: ReasoningEngine,
+        question: str,
+        answer_type: AnswerType,
+        options: tuple[str, ...],
+        forced_turns: Sequence[str] | None,
+        on_turn: TurnCallback | None,
+        on_text: TextCallback | None,
+        cancel: threading.Event | None,
+        timeout: float | None,
+        seed: int | None,
+    ) -> None:
+        self.config = engine.config
+        self.engine = engine
+        self.question = question
+        self.answer_type = answer_type
+        self.options = options
+        self.forced_turns = list(forced_turns) if forced_turns is not None else None
+        self.on_turn = on_turn
+        self.on_text = on_text
+        self.cancel = cancel or threading.Event()
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout if timeout else None
+        self.seed = seed if seed is not None else (self.config.seed if self.config.seed >= 0 else None)
+        self.images: list[ConversationImage] = []
+        self.turns: list[TurnRecord] = []
+
+    def execute(self, sources: Sequence[np.ndarray]) -> ReasoningResult:
+        if not sources:
+            raise ReasoningError("no images to reason about")
+        if len(sources) > self.config.max_images:
+            raise ReasoningError(f"{len(sources)} images given; engine.max_images allows {self.config.max_images}")
+        for number, source in enumerate(sources, start=1):
+            try:
+                pixels, mapping = resize_for_model(source, self.config.max_pixels)
+            except ValueError as error:
+                raise ReasoningError(f"image {number}: {error}") from error
+            self.images.append(ConversationImage(number, number, None, pixels, mapping))
+
+        first = self.images[0]
+        body = protocol.question_body(self.question, self.answer_type, self.options)
+        session: Session | None = None
+        try:
+            session = self.engine.backend.start(protocol.system_prompt(first.mapping.width, first.mapping.height))
+            session.add_user(self._content(protocol.first_user_content(self._refs(self.images), body, self.engine.video)))
+            return self._loop(session)
+        except BackendError as error:
+            return self._finish(session, BACKEND_ERROR, error=f"backend error: {error}")
+        finally:
+            if session is not None:
+                session.close()
+
+    def _loop(self, session: Session) -> ReasoningResult:
+        for number in range(1, self.config.max_turns + 1):
+            if self.cancel.is_set():
+                return self._finish(session, CANCELLED, error="cancelled")
+            if self._timed_out():
+                return self._finish(session, TIMEOUT, error=self._timeout_message())
+            text, finished = self._next_turn(session, number)
+            if text is None:
+                return self._finish(session, CANCELLED if self.cancel.is_set() else TIMEOUT, error=self._stop_message())
+            parsed = protocol.parse_turn(text)
+            if parsed.answer is not None:
+                self._record(number, text, parsed.action, [], None, parsed.problems, finished)
+                return self._finish(session, ANSWERED, answer=parsed.answer)
+
+            items, problems = self._usable_items(parsed)
+            if not items:
+                self._record(number, text, parsed.action, [], None, problems, finished)
+                why = "; ".join(problems) if problems else "no tool call and no <answer>"
+                if not finished:
+                    why = f"turn ended at engine.max_new_tokens ({self.config.max_new_tokens}) without finishing; {why}"
+                return self._finish(session, TOOL_ERROR, error=f"turn {number}: {why}")
+
+            groups = _group_by_index(items)
+            if len(self.images) + len(groups) > self.config.max_images:
+                self._record(number, text, parsed.action, [], None, problems, finished)
+                return self._finish(
+                    session, MAX_IMAGES,
+                    error=f"turn {number} would make {len(self.images) + len(groups)} images; "
+                    f"engine.max_images is {self.config.max_images}",
+                )
+            new_images = [self._draw(base, group) for base, group in groups.items()]
+            final = number + 1 >= self.config.max_turns or len(self.images) >= self.config.max_images
+            content = protocol.tool_result_content(self._refs(new_images), final=final)
+            session.add_user(self._content(content))
+            self._record(number, text, parsed.action, new_images, protocol.content_text(content), problems, finished)
+        return self._finish(
+            session, MAX_TURNS, error=f"no answer after engine.max_turns ({self.config.max_turns}) turns"
+        )
+
+    def _next_turn(self, session: Session, number: int) -> tuple[str | None, bool]:
+        """The next assistant turn's text and whether it finished; None text when cancelled or timed out."""
+        if self.forced_turns is not None:
+            if number > len(self.forced_turns):
+                raise BackendError(f"the forced transcript has only {len(self.forced_turns)} turns; turn {number} needed")
+            text = self.forced_turns[number - 1]
+            session.add_assistant(text)
+            if self.on_text:
+                self.on_text(text)
+            return text, True
+        stop = _DeadlineEvent(self.cancel, self.deadline)
+        sampling = SamplingParams(
+            temperature=self.config.temperature,
+            top_p=self.config.top_p,
+            max_new_tokens=self.config.max_new_tokens,
+            seed=None if self.seed is None else self.seed + number,
+        )
+        generation = session.generate(sampling, on_text=self.on_text, cancel=stop)
+        if generation.cancelled:
+            return None, False
+        return generation.text, generation.finished
+
+    def _usable_items(self, parsed: protocol.ParsedTurn) -> tuple[list[tuple[int, Box | Line]], list[str]]:
+        """Tool items that name an existing image, clamped into it, in call order; problems for the rest."""
+        problems = list(parsed.problems)
+        items: list[tuple[int, Box | Line]] = []
+        for item in parsed.items:
+            if not 1 <= item.index <= len(self.images):
+                problems.append(f"index {item.index} does not name an existing image (1..{len(self.images)})")
+                continue
+            mapping = self.images[item.index - 1].mapping
+            if isinstance(item, protocol.BoxCall):
+                items.append((item.index, Box(item.label, clamp_box(item.bbox_2d, mapping.width, mapping.height))))
+            else:
+                start = clamp_point(item.start_point_2d, mapping.width, mapping.height)
+                end = clamp_point(item.end_point_2d, mapping.width, mapping.height)
+                items.append((item.index, Line(item.label, start, end)))
+        return items, problems
+
+    def _draw(self, base_index: int, items: list[Box | Line]) -> ConversationImage:
+        """A new image: the base's source frame with the merged annotation lists drawn on it.
+
+        Boxes and lines merge separately: an image that got only boxes inherits its base's lines.
+        """
+        base = self.images[base_index - 1]
+        merged_boxes = merge_by_label(base.boxes, [item for item in items if isinstance(item, Box)])
+        merged_lines = merge_by_label(base.lines, [item for item in items if isinstance(item, Line)])
+        pristine = self.images[base.source_index - 1].pixels
+        image = ConversationImage(
+            index=len(self.images) + 1,
+            source_index=base.source_index,
+            base_index=base_index,
+            pixels=render(pristine, merged_boxes, merged_lines),
+            mapping=base.mapping,
+            boxes=merged_boxes,
+            lines=merged_lines,
+        )
+        self.images.append(image)
+        return image
+
+    def _record(self, number, text, action, new_images, user_text, problems, finished) -> None:
+        record = TurnRecord(number, text, action, new_images, user_text, problems, finished)
+        self.turns.append(record)
+        if self.on_turn:
+            self.on_turn(record)
+
+    def _finish(self, session: Session | None, stop_reason: str, answer: str | None = None, error: str = "") -> ReasoningResult:
+        work = {"prefill_tokens": 0, "vision_patches": 0, "decoded_tokens": 0, "model_calls": 0}
+        if session is not None:
+            if self.forced_turns is not None and stop_reason != BACKEND_ERROR:
+                session.flush()
+            work = session.work.as_dict()
+            work["min_prefill_tokens"] = session.minimum.prefill_tokens
+            work["min_vision_patches"] = session.minimum.vision_patches
+        choice = numeric = None
+        if answer is not None:
+            if self.answer_type is AnswerType.MULTIPLE_CHOICE:
+                choice = parse_choice(answer, len(self.options))
+            numeric = parse_number(answer)
+        return ReasoningResult(
+            stop_reason=stop_reason,
+            answer=answer,
+            choice=choice,
+            numeric_answer=numeric,
+            error=error,
+            turns=self.turns,
+            images=self.images,
+            work=work,
+            elapsed=time.monotonic() - self.started,
+        )
+
+    def _content(self, parts: list[protocol.ImageRef | str]) -> list[ChatImage | str]:
+        return [ChatImage(p.index, self.images[p.index - 1].pixels) if isinstance(p, protocol.ImageRef) else p for p in parts]
+
+    @staticmethod
+    def _refs(images: list[ConversationImage]) -> list[protocol.ImageRef]:
+        return [protocol.ImageRef(image.index, image.mapping.width, image.mapping.height) for image in images]
+
+    def _timed_out(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def _timeout_message(self) -> str:
+        return f"timed out after {time.monotonic() - self.started:.1f} s"
+
+    def _stop_message(self) -> str:
+        return "cancelled" if self.cancel.is_set() else self._timeout_message()
+
+
+def _group_by_index(items: list[tuple[int, Box | Line]]) -> dict[int, list[Box | Line]]:
+    """Tool items grouped by the image they name, in order of first mention (one new image each)."""
+    groups: dict[int, list[Box | Line]] = {}
+    for index, item in items:
+        groups.setdefault(index, []).append(item)
+    return groups
+
+
+class _DeadlineEvent(threading.Event):
+    """A cancel event that also reads as set once the deadline has passed (checked between tokens)."""
+
+    def __init__(self, cancel: threading.Event, deadline: float | None) -> None:
+        super().__init__()
+        self._cancel = cancel
+        self._deadline = deadline
+
+    def is_set(self) -> bool:
+        return self._cancel.is_set() or (self._deadline is not None and time.monotonic() >= self._deadline)

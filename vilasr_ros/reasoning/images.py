@@ -1,0 +1,87 @@
+"""Image sizing for Qwen2.5-VL: ``smart_resize`` and the map back to source pixels."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PATCH_FACTOR = 28  # 14 px patches, merged 2x2: sides are multiples of 28
+MIN_PIXELS = 56 * 56
+MAX_ASPECT_RATIO = 200
+
+
+class ImageError(ValueError):
+    """An image cannot be used (wrong shape, dtype, or aspect ratio)."""
+
+
+def smart_resize(
+    height: int, width: int, max_pixels: int, min_pixels: int = MIN_PIXELS, factor: int = PATCH_FACTOR
+) -> tuple[int, int]:
+    """Qwen2.5-VL's target size: sides rounded to ``factor``, area within [min_pixels, max_pixels].
+
+    Returns ``(height, width)``. Same arithmetic as the model's image processor.
+    """
+    if height <= 0 or width <= 0:
+        raise ImageError(f"image size must be positive, got {width}x{height}")
+    if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+        raise ImageError(f"aspect ratio of {width}x{height} exceeds {MAX_ASPECT_RATIO}")
+    h_bar = round(height / factor) * factor
+    w_bar = round(width / factor) * factor
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+@dataclass(frozen=True)
+class ResizeMapping:
+    """How a source image was resized for the model; maps model coordinates back."""
+
+    source_width: int
+    source_height: int
+    width: int  # resized (announced to the model)
+    height: int
+
+    def to_source(self, x: float, y: float) -> tuple[float, float]:
+        """A point in model (resized) pixels -> source-image pixels."""
+        return x * self.source_width / self.width, y * self.source_height / self.height
+
+    def box_to_source(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """A box ``(x1, y1, x2, y2)`` in model pixels -> source-image pixels."""
+        x1, y1 = self.to_source(box[0], box[1])
+        x2, y2 = self.to_source(box[2], box[3])
+        return x1, y1, x2, y2
+
+
+def check_rgb(image: np.ndarray, what: str = "image") -> np.ndarray:
+    """Return ``image`` if it is an RGB uint8 array of shape (H, W, 3); raise :class:`ImageError` otherwise."""
+    if not isinstance(image, np.ndarray):
+        raise ImageError(f"{what} must be a numpy array, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ImageError(f"{what} must have shape (height, width, 3), got {image.shape}")
+    if image.dtype != np.uint8:
+        raise ImageError(f"{what} must be uint8, got {image.dtype}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageError(f"{what} is empty")
+    return image
+
+
+def resize_for_model(image: np.ndarray, max_pixels: int) -> tuple[np.ndarray, ResizeMapping]:
+    """Resize an RGB image to its ``smart_resize`` size; return it with the mapping back."""
+    check_rgb(image)
+    source_height, source_width = image.shape[:2]
+    height, width = smart_resize(source_height, source_width, max_pixels)
+    if (height, width) == (source_height, source_width):
+        resized = np.ascontiguousarray(image)
+    else:
+        shrinking = height * width < source_height * source_width
+        resized = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+    return resized, ResizeMapping(source_width, source_height, width, height)
