@@ -13,6 +13,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["vilasr_ros", "vilasr_ros.*"]),
+    package_data={"vilasr_ros.reasoning": ["prompts/*.txt"]},
     install_requires=["numpy", "opencv-python-headless", "pyyaml"],
     extras_require={"model": ["torch", "torchvision", "transformers>=5.24"]},
     entry_points={"console_scripts": ["vilasr-ros = vilasr_ros.cli:main"]},

@@ -2,6 +2,7 @@
 
     vilasr-ros node [--params-file F] [--namespace NS] [--model M] [--use-sim-time] [--ros-args ...]
     vilasr-ros ask "question" [--option "A. ..."]... [--service /vilasr/query]
+    vilasr-ros reason --image A.png [--image B.png]... --question "..." --out DIR [--backend ...]
 
 ROS imports happen inside the sub-commands that need them, so ``--help``
 works, and a missing ROS install gets a clear message.
@@ -12,7 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vilasr_ros.query import AnswerType
+from vilasr_ros.config import BACKEND_KINDS, BackendConfig, ConfigError, EngineConfig, QueryConfig
+from vilasr_ros.query import AnswerType, QueryError, QueryRequest, resolve_request
 
 ROS_MISSING = (
     "vilasr-ros: {what} needs ROS 2 (rclpy) and the vilasr_ros interfaces, which are not importable here "
@@ -40,6 +42,28 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--timeout", type=float, default=0.0, help="query timeout in seconds; 0: the node's default")
     ask.add_argument("--service", default="/vilasr/query", help="service name (default: /vilasr/query)")
     ask.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the service and the answer")
+
+    reason = commands.add_parser("reason", help="run the drawing-reasoning loop on image files (no ROS)")
+    reason.add_argument("--image", action="append", required=True, help="an image file, in conversation order (repeat)")
+    reason.add_argument("--question", required=True)
+    reason.add_argument("--option", action="append", default=[], help="a multiple-choice option (repeat)")
+    reason.add_argument("--answer-type", choices=[t.value for t in AnswerType], default=AnswerType.AUTO.value)
+    reason.add_argument("--backend", choices=BACKEND_KINDS, default="transformers")
+    reason.add_argument("--model", default=BackendConfig.model, help="Hugging Face id or local directory")
+    reason.add_argument(
+        "--transcript",
+        help="JSON list of assistant turns: replayed (--backend replay) or teacher-forced (other backends)",
+    )
+    reason.add_argument("--url", default=BackendConfig.url, help="OpenAI-compatible server (--backend openai)")
+    reason.add_argument("--device", default=BackendConfig.device)
+    reason.add_argument("--dtype", default=BackendConfig.dtype)
+    reason.add_argument("--max-turns", type=int, default=EngineConfig.max_turns)
+    reason.add_argument("--max-pixels", type=int, default=EngineConfig.max_pixels)
+    reason.add_argument("--max-new-tokens", type=int, default=EngineConfig.max_new_tokens)
+    reason.add_argument("--temperature", type=float, default=EngineConfig.temperature)
+    reason.add_argument("--seed", type=int, default=EngineConfig.seed)
+    reason.add_argument("--video", action="store_true", help="announce the images as video frames (VSI-Bench style)")
+    reason.add_argument("--out", required=True, help="directory for result.json and the drawn images")
     return parser
 
 
@@ -68,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         argv, extra = argv[:cut], argv[cut:]
     args = build_parser().parse_args(argv)
 
+    if args.command == "reason":
+        return reason_command(args)
     if args.command == "node":
         try:
             from vilasr_ros.ros.node import main as node_main
@@ -91,3 +117,63 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(format_response(response))
     return 0 if response.success else 1
+
+
+def reason_command(args: argparse.Namespace) -> int:
+    """`vilasr-ros reason`: one query on image files; writes result.json and the drawings."""
+    import cv2
+
+    from vilasr_ros.reasoning.backend import BackendError
+    from vilasr_ros.reasoning.engine import ReasoningEngine, ReasoningError
+    from vilasr_ros.reasoning.factory import create_backend
+    from vilasr_ros.reasoning.replay_backend import load_transcript
+    from vilasr_ros.reasoning.report import write_result
+
+    def fail(message: str) -> int:
+        print(f"vilasr-ros reason: {message}", file=sys.stderr)
+        return 2
+
+    images = []
+    for path in args.image:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            return fail(f"cannot read image {path} (missing, or not an image format OpenCV reads)")
+        images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    try:
+        query = resolve_request(
+            QueryRequest(question=args.question, options=tuple(args.option), answer_type=AnswerType(args.answer_type)),
+            defaults=QueryConfig(),
+        )
+        engine_config = EngineConfig(
+            max_turns=args.max_turns,
+            max_pixels=args.max_pixels,
+            max_new_tokens=args.max_new_tokens,
+            temperature=args.temperature,
+            seed=args.seed,
+        )
+        replay = args.backend == "replay"
+        if replay and not args.transcript:
+            return fail("--backend replay needs --transcript")
+        backend_config = BackendConfig(
+            kind=args.backend,
+            model=args.model,
+            url=args.url,
+            device=args.device,
+            dtype=args.dtype,
+            transcript=args.transcript or "",
+        )
+        forced = None if replay or not args.transcript else load_transcript(args.transcript)
+        backend = create_backend(backend_config)
+    except (ConfigError, QueryError, BackendError) as error:
+        return fail(str(error))
+    try:
+        engine = ReasoningEngine(backend, engine_config, video=args.video)
+        result = engine.run(images, query.question, query.answer_type, query.options, forced_turns=forced)
+    except ReasoningError as error:
+        return fail(str(error))
+    finally:
+        backend.close()
+    path = write_result(result, query.question, args.out)
+    print(f"{result.stop_reason}: {result.answer if result.answer is not None else result.error}")
+    print(f"wrote {path} and {sum(image.base_index is not None for image in result.images)} drawn image(s)")
+    return 0 if result.stop_reason == "answered" else 1
