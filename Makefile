@@ -4,7 +4,7 @@ SHELL := /bin/bash
 RUN := bash tools/run.sh
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo clean
+.PHONY: setup test demo bench clean
 
 setup:
 	@bash tools/setup.sh
@@ -14,6 +14,10 @@ test: setup
 
 demo: setup
 	$(RUN) bash tools/demo.sh
+
+# Benchmarks of the real code paths: bench/results.json (+ results.md).
+bench: setup
+	$(RUN) python bench/run.py
 
 clean:
 	rm -rf build install log build.log demo_out .pytest_cache
