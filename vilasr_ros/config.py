@@ -128,6 +128,52 @@ class FramesConfig:
 
 
 @dataclass(frozen=True)
+class KeyframeConfig:
+    """Which camera frames are kept as keyframes, and how many."""
+
+    min_sharpness: float = _param(
+        30.0,
+        "Frames less sharp than this are rejected as blurred: variance of the Laplacian of the "
+        "grayscale image downscaled to at most 320 px wide (grey levels squared).",
+    )
+    min_translation: float = _param(
+        0.5, "Metres the camera must move since its last keyframe to admit a frame (needs a pose)."
+    )
+    min_rotation: float = _param(
+        20.0, "Degrees the camera must turn since its last keyframe to admit a frame (needs a pose)."
+    )
+    min_novelty: float = _param(
+        0.35,
+        "View change that admits a frame, in (0, 1]: 1 - normalised correlation of smoothed 64x48 "
+        "grayscale thumbnails with the camera's last keyframe (a 10 % shift of the view gives about 0.25).",
+    )
+    min_interval: float = _param(0.5, "Minimum seconds between two keyframes of one camera.")
+    max_interval: float = _param(
+        5.0, "Seconds after which a sharp frame is admitted even if nothing moved or changed."
+    )
+    stamp_tolerance: float = _param(
+        1.0, "Seconds a frame's stamp may lie before its camera's last keyframe; older is rejected as out of order."
+    )
+    max_per_camera: int = _param(
+        100, "Keyframes kept per camera; one 1280x720 RGB-D keyframe (16UC1 depth) holds about 4.6 MB."
+    )
+    max_total: int = _param(300, "Keyframes kept over all cameras.")
+
+    def __post_init__(self) -> None:
+        _check_number("keyframes.min_sharpness", self.min_sharpness, minimum=0.0)
+        _check_number("keyframes.min_translation", self.min_translation, minimum=0.0, exclusive=True)
+        _check_number("keyframes.min_rotation", self.min_rotation, minimum=0.0, exclusive=True)
+        _check_number("keyframes.min_novelty", self.min_novelty, minimum=0.0, exclusive=True)
+        if self.min_novelty > 1.0:
+            raise ConfigError(f"keyframes.min_novelty must be <= 1, got {self.min_novelty}")
+        _check_number("keyframes.min_interval", self.min_interval, minimum=0.0)
+        _check_number("keyframes.max_interval", self.max_interval, minimum=self.min_interval, exclusive=True)
+        _check_number("keyframes.stamp_tolerance", self.stamp_tolerance, minimum=0.0)
+        _check_at_least("keyframes.max_per_camera", self.max_per_camera, 1)
+        _check_at_least("keyframes.max_total", self.max_total, 1)
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """Everything the node reads from its parameters."""
 
@@ -135,6 +181,7 @@ class NodeConfig:
     engine: EngineConfig = field(default_factory=EngineConfig)
     query: QueryConfig = field(default_factory=QueryConfig)
     frames: FramesConfig = field(default_factory=FramesConfig)
+    keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, Any]) -> NodeConfig:
@@ -197,6 +244,12 @@ def _check_at_least(name: str, value: int, minimum: int) -> None:
 def _check_positive(name: str, value: float) -> None:
     if not (math.isfinite(value) and value > 0.0):
         raise ConfigError(f"{name} must be a positive number of seconds, got {value}")
+
+
+def _check_number(name: str, value: float, minimum: float, exclusive: bool = False) -> None:
+    if not math.isfinite(value) or value < minimum or (exclusive and value == minimum):
+        relation = ">" if exclusive else ">="
+        raise ConfigError(f"{name} must be a finite number {relation} {minimum}, got {value}")
 
 
 def _is_cuda_index(device: str) -> bool:
