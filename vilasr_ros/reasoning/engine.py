@@ -214,6 +214,7 @@ class _Run:
             if number > len(self.forced_turns):
                 raise BackendError(f"the forced transcript has only {len(self.forced_turns)} turns; turn {number} needed")
             text = self.forced_turns[number - 1]
+            session.flush()  # the model call of this turn: run the context, as generate() would
             session.add_assistant(text)
             if self.on_text:
                 self.on_text(text)

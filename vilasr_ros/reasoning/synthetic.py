@@ -1,4 +1,4 @@
-"""Synthetic ViLaSR transcripts for benchmarks: valid tool calls every turn, an answer at the end."""
+"""Synthetic ViLaSR transcripts (valid tool calls every turn, an answer at the end) for benchmarks and tests."""
 
 from __future__ import annotations
 
