@@ -89,3 +89,41 @@ def test_wrong_types_and_unknown_names_are_rejected():
         NodeConfig.from_parameters({"engine.max_turns": True})
     with pytest.raises(ConfigError, match="unknown parameter.*engine.max_turn\\b"):
         NodeConfig.from_parameters({"engine.max_turn": 3})
+
+
+def test_cameras_and_pose_groups():
+    config = NodeConfig.from_parameters({"cameras.names": ["front", "left"], "pose.source": "odometry", "autostart": False})
+    assert config.cameras.names == ("front", "left") and config.pose.source == "odometry" and config.autostart is False
+    for values, message in [
+        ({"cameras.names": []}, "cameras.names must name at least one camera"),
+        ({"cameras.names": ["front", "front"]}, "duplicates"),
+        ({"cameras.names": ["front/left"]}, "letters, digits and '_'"),
+        ({"cameras.names": "front"}, "cameras.names must be a list of strings"),
+        ({"pose.source": "gps"}, "pose.source must be one of"),
+        ({"autostart": "yes"}, "autostart must be of type bool"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            NodeConfig.from_parameters(values)
+
+
+def test_per_camera_parameters_and_extrinsics():
+    from vilasr_ros.config import CameraConfig, camera_parameter_defaults
+
+    assert set(camera_parameter_defaults("front")) >= {"cameras.front.image_topic", "cameras.front.extrinsic"}
+    camera = CameraConfig.from_parameters(
+        "front", {"cameras.front.transport": "compressed", "cameras.front.extrinsic": "0.2 0 1.1 0 0 1.5707963"}
+    )
+    position, quaternion = camera.extrinsic_values()
+    assert position == (0.2, 0.0, 1.1)
+    assert quaternion == pytest.approx((0.0, 0.0, math.sqrt(0.5), math.sqrt(0.5)), abs=1e-6)
+    assert CameraConfig.from_parameters("front", {"cameras.front.extrinsic": "1 2 3 0 0 0 2"}).extrinsic_values()[1] == (0, 0, 0, 1)
+    assert CameraConfig(name="front").extrinsic_values() is None
+    for values, message in [
+        ({"cameras.front.extrinsic": "1 2 3"}, r"cameras\.front\.extrinsic must be"),
+        ({"cameras.front.extrinsic": "1 2 3 0 0 0 0"}, "zero length"),
+        ({"cameras.front.transport": "theora"}, r"cameras\.front\.transport must be one of"),
+        ({"cameras.front.depth_scale": 0.0}, r"cameras\.front\.depth_scale"),
+        ({"cameras.front.image_topic": " "}, r"cameras\.front\.image_topic must name a topic"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            CameraConfig.from_parameters("front", values)

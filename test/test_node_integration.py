@@ -1,29 +1,71 @@
-"""The node as a separate process, with real rclpy and Fast DDS, called from this process."""
+"""The node as a separate process, with real rclpy and Fast DDS: cameras in, questions answered.
+
+The node runs the replay backend (recorded assistant turns, no weights), so the
+whole pipeline is real: camera messages -> keyframes -> the drawing loop ->
+3D estimates -> response, published images, estimates and markers.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from lifecycle_msgs.srv import ChangeState, GetState
+from lifecycle_msgs.msg import Transition
+from rclpy.action import ActionClient
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
 
+from vilasr_ros.action import SpatialQuery as SpatialQueryAction
 from vilasr_ros.config import parameter_defaults
+from vilasr_ros.msg import SpatialEstimate, SpatialEstimateArray
 from vilasr_ros.ros.client import build_request, call_query
 from vilasr_ros.srv import SpatialQuery
 
 VILASR_ROS = str(Path(sys.executable).with_name("vilasr-ros"))
 WAIT = 30.0
+WIDTH, HEIGHT = 320, 240
+FX = 250.0
+TRANSCRIPT = [
+    "<think> Find the box. </think> Action: Object Mapper\n```json\n"
+    '[{"index": 1, "bbox_2d": [130, 90, 190, 150], "label": "crate"}]\n```',
+    "<think> And the path to it. </think> Action: Path Tracer\n```json\n"
+    '[{"index": 2, "start_point_2d": [160, 230], "end_point_2d": [160, 120], "label": "route"}]\n```',
+    "<think> It is straight ahead. </think> Action: Answer\n<answer> 2 m </answer>",
+]
 
 
-def start_node(*args: str, namespace: str = "") -> subprocess.Popen:
-    command = [VILASR_ROS, "node", *(["--namespace", namespace] if namespace else []), *args]
+def start_node(namespace: str, tmp_path: Path, *overrides: str) -> subprocess.Popen:
+    transcript = tmp_path / "transcript.json"
+    transcript.write_text(json.dumps(TRANSCRIPT))
+    parameters = [
+        "backend.kind:=replay",
+        f"backend.transcript:={transcript}",
+        "cameras.names:=[front]",
+        "cameras.front.image_topic:=front/image_raw",
+        "cameras.front.depth_topic:=front/depth",
+        "cameras.front.camera_info_topic:=front/camera_info",
+        "pose.source:=none",
+        "keyframes.min_interval:=0.05",
+        "keyframes.min_novelty:=0.05",
+        *overrides,
+    ]
+    command = [VILASR_ROS, "node", "--namespace", namespace, "--ros-args"]
+    for parameter in parameters:
+        command += ["-p", parameter]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -39,43 +81,154 @@ def stop_node(process: subprocess.Popen) -> tuple[int, str]:
     return process.returncode, output
 
 
+class Camera:
+    """Publishes a synthetic RGB-D camera (a textured wall 2 m away, panning) from the test process."""
+
+    def __init__(self, node, namespace: str) -> None:
+        self.node = node
+        self.image = node.create_publisher(Image, f"/{namespace}/front/image_raw", qos_profile_sensor_data)
+        self.depth = node.create_publisher(Image, f"/{namespace}/front/depth", qos_profile_sensor_data)
+        self.info = node.create_publisher(CameraInfo, f"/{namespace}/front/camera_info", qos_profile_sensor_data)
+        self.texture = np.random.default_rng(0).integers(0, 256, (HEIGHT, WIDTH * 3, 3), dtype=np.uint8)
+        self.frames = 0
+
+    def publish(self, count: int, period: float = 0.05) -> None:
+        for _ in range(count):
+            stamp = self.node.get_clock().now().to_msg()
+            shift = (self.frames * 12) % (WIDTH * 2)
+            rgb = np.ascontiguousarray(self.texture[:, shift : shift + WIDTH])
+            header = Header(stamp=stamp, frame_id="front_optical")
+            self.image.publish(Image(header=header, height=HEIGHT, width=WIDTH, encoding="rgb8", step=WIDTH * 3, data=rgb.tobytes()))
+            depth = np.full((HEIGHT, WIDTH), 2000, np.uint16)
+            self.depth.publish(Image(header=header, height=HEIGHT, width=WIDTH, encoding="16UC1", step=WIDTH * 2, data=depth.tobytes()))
+            info = CameraInfo(header=header, height=HEIGHT, width=WIDTH, distortion_model="plumb_bob", d=[0.0] * 5)
+            info.k = [FX, 0.0, WIDTH / 2, 0.0, FX, HEIGHT / 2, 0.0, 0.0, 1.0]
+            self.info.publish(info)
+            self.frames += 1
+            time.sleep(period)
+
+
 @pytest.fixture
-def node_process(request):
-    namespace = f"t{os.getpid()}_{request.node.name[-20:]}".replace("[", "_").replace("]", "_")
-    process = start_node(namespace=namespace)
+def namespace(request):
+    return re.sub(r"[^A-Za-z0-9]+", "_", f"t{os.getpid()}_{request.node.name[-24:]}").strip("_")
+
+
+@pytest.fixture
+def running_node(namespace, tmp_path):
+    process = start_node(namespace, tmp_path)
     yield process, f"/{namespace}/vilasr"
     stop_node(process)
 
 
-def test_query_service_answers_not_ready_and_the_node_keeps_running(ros_node, node_process):
-    process, node_name = node_process
-    response = call_query(ros_node, f"{node_name}/query", build_request("How far is the red chair from the door?"), WAIT)
-    assert response.success is False
-    assert response.error.startswith("not ready:")
-    assert response.stop_reason == SpatialQuery.Response.STOP_REJECTED
-    assert len(response.query_id) == 12
+def wait_until_active(ros_node, node_name: str) -> None:
+    client = ros_node.create_client(GetState, f"{node_name}/get_state")
+    executor = SingleThreadedExecutor(context=ros_node.context)
+    executor.add_node(ros_node)
+    try:
+        assert client.wait_for_service(timeout_sec=WAIT), "lifecycle services did not appear"
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            future = client.call_async(GetState.Request())
+            executor.spin_until_future_complete(future, timeout_sec=5)
+            if future.done() and future.result().current_state.label == "active":
+                return
+            time.sleep(0.1)
+        pytest.fail("the node did not become active")
+    finally:
+        executor.remove_node(ros_node)
+        ros_node.destroy_client(client)
+
+
+def test_answers_from_camera_keyframes_with_3d_estimates(ros_node, running_node, namespace):
+    process, node_name = running_node
+    wait_until_active(ros_node, node_name)
+
+    empty = call_query(ros_node, f"{node_name}/query", build_request("Where is the crate?"), WAIT)
+    assert empty.success is False and empty.error == "no keyframes yet from any camera (looking back 120 s)"
+
+    received: dict[str, list] = {"images": [], "estimates": [], "markers": []}
+    ros_node.create_subscription(Image, f"{node_name}/annotated_image", received["images"].append, 10)
+    ros_node.create_subscription(SpatialEstimateArray, f"{node_name}/estimates", received["estimates"].append, 10)
+    ros_node.create_subscription(MarkerArray, f"{node_name}/markers", received["markers"].append, 10)
+    Camera(ros_node, namespace).publish(30)
+
+    response = call_query(ros_node, f"{node_name}/query", build_request("How far is the crate?", max_keyframes=4), WAIT)
+    assert response.success is True, response.error
+    assert response.answer == "2 m" and response.has_numeric_value and response.numeric_value == 2.0
+    assert response.stop_reason == SpatialQuery.Response.STOP_ANSWERED
+    assert [turn.action for turn in response.trace] == ["Object Mapper", "Path Tracer", "Answer"]
+    assert json.loads(response.trace[0].tool_call)[0]["label"] == "crate"
+    assert response.turns_used == 3
+    assert 1 <= len(response.keyframe_stamps) <= 4 and set(response.keyframe_cameras) == {"front"}
+
+    estimates = {e.label: e for e in response.estimates.estimates}
+    crate = estimates["crate"]
+    assert crate.kind == SpatialEstimate.KIND_OBJECT and crate.has_depth and crate.camera == "front"
+    # No pose source: metric in the camera's optical frame, 2 m ahead, not in the map.
+    assert crate.valid_3d is False and crate.frame_id == "front_optical"
+    assert crate.position.z == pytest.approx(2.0, abs=0.05)
+    assert estimates["route"].kind == SpatialEstimate.KIND_PATH
     assert response.estimates.query_id == response.query_id
-    assert response.estimates.header.frame_id == "map"
-    assert response.has_numeric_value is False
 
-    # Bad input gets its own clear error, and the node is still there afterwards.
-    empty = call_query(ros_node, f"{node_name}/query", build_request("   "), WAIT)
-    assert empty.success is False and empty.error == "invalid request: question is empty"
-    bad_type = build_request("Which is closer?")
-    bad_type.answer_type = 9
-    refused = call_query(ros_node, f"{node_name}/query", bad_type, WAIT)
-    assert "answer_type 9" in refused.error
-    assert len({response.query_id, empty.query_id, refused.query_id}) == 3
+    # Published: the drawn images with their source keyframe's header, the estimates, the markers.
+    executor = SingleThreadedExecutor(context=ros_node.context)
+    executor.add_node(ros_node)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not (len(received["images"]) >= 2 and received["estimates"] and received["markers"]):
+        executor.spin_once(timeout_sec=0.1)
+    executor.remove_node(ros_node)
+    assert len(received["images"]) == 2 and received["images"][0].header.frame_id == "front_optical"
+    assert received["images"][0].encoding == "rgb8"
+    assert received["estimates"][0].query_id == response.query_id
+    assert received["markers"][0].markers[0].action == received["markers"][0].markers[0].DELETEALL
+
     assert process.poll() is None
-
     code, output = stop_node(process)
     assert code == 0, output
-    assert "ready to take queries" in output
     assert "Traceback" not in output
 
 
-def test_node_declares_every_parameter_and_rejects_invalid_changes(ros_node, node_process):
-    _, node_name = node_process
+def test_action_streams_feedback_per_turn(ros_node, running_node, namespace):
+    _, node_name = running_node
+    wait_until_active(ros_node, node_name)
+    Camera(ros_node, namespace).publish(10)
+    client = ActionClient(ros_node, SpatialQueryAction, f"{node_name}/query")
+    executor = SingleThreadedExecutor(context=ros_node.context)
+    executor.add_node(ros_node)
+    assert client.wait_for_server(timeout_sec=WAIT)
+    feedback: list = []
+    goal = SpatialQueryAction.Goal(question="How far is the crate?")
+    goal_future = client.send_goal_async(goal, feedback_callback=lambda message: feedback.append(message.feedback))
+    executor.spin_until_future_complete(goal_future, timeout_sec=WAIT)
+    handle = goal_future.result()
+    assert handle.accepted
+    result_future = handle.get_result_async()
+    executor.spin_until_future_complete(result_future, timeout_sec=WAIT)
+    result = result_future.result().result
+    executor.remove_node(ros_node)
+    assert result.success is True and result.answer == "2 m"
+    turns = [f.turn for f in feedback if f.phase in ("reasoning", "drawing") and f.turn > 0]
+    assert turns == [1, 2, 3]
+    assert {f.phase for f in feedback} >= {"selecting_keyframes", "reasoning", "drawing"}
+    assert all(f.query_id == result.query_id for f in feedback)
+
+
+def test_bad_requests_get_clear_errors_and_the_node_keeps_running(ros_node, running_node):
+    process, node_name = running_node
+    wait_until_active(ros_node, node_name)
+    empty = call_query(ros_node, f"{node_name}/query", build_request("   "), WAIT)
+    assert empty.success is False and empty.error == "invalid request: question is empty"
+    assert empty.stop_reason == "rejected" and len(empty.query_id) == 12
+    unknown = call_query(ros_node, f"{node_name}/query", build_request("Where?", cameras=["rear"]), WAIT)
+    assert "unknown camera" in unknown.error and "rear" in unknown.error
+    bad_type = build_request("Which is closer?")
+    bad_type.answer_type = 9
+    assert "answer_type 9" in call_query(ros_node, f"{node_name}/query", bad_type, WAIT).error
+    assert process.poll() is None
+
+
+def test_node_declares_every_parameter_and_rejects_invalid_changes(ros_node, running_node):
+    _, node_name = running_node
     client = AsyncParameterClient(ros_node, node_name)
     executor = SingleThreadedExecutor(context=ros_node.context)
     executor.add_node(ros_node)
@@ -88,50 +241,85 @@ def test_node_declares_every_parameter_and_rejects_invalid_changes(ros_node, nod
     assert client.wait_for_services(timeout_sec=WAIT)
     listed = set(wait(client.list_parameters()).result.names)
     assert set(parameter_defaults()) <= listed
-
-    values = wait(client.get_parameters(["engine.max_turns", "backend.model"])).values
-    assert (values[0].integer_value, values[1].string_value) == (10, "AntResearchNLP/ViLaSR")
-
+    assert {"cameras.front.image_topic", "cameras.front.depth_scale"} <= listed
+    values = wait(client.get_parameters(["engine.max_turns", "backend.kind"])).values
+    assert (values[0].integer_value, values[1].string_value) == (10, "replay")
     (rejected,) = wait(client.set_parameters([Parameter("engine.top_p", value=1.5)])).results
     assert rejected.successful is False and "engine.top_p" in rejected.reason
+    (rejected,) = wait(client.set_parameters([Parameter("cameras.front.transport", value="theora")])).results
+    assert rejected.successful is False and "cameras.front.transport" in rejected.reason
     (accepted,) = wait(client.set_parameters([Parameter("query.timeout", value=30.0)])).results
     assert accepted.successful is True
     executor.remove_node(ros_node)
-    executor.shutdown()
+
+
+def test_lifecycle_without_autostart(ros_node, namespace, tmp_path):
+    process = start_node(namespace, tmp_path, "autostart:=false")
+    node_name = f"/{namespace}/vilasr"
+    try:
+        refused = call_query(ros_node, f"{node_name}/query", build_request("Where?"), WAIT)
+        assert refused.error == "not ready: the node is unconfigured"
+        client = ros_node.create_client(ChangeState, f"{node_name}/change_state")
+        executor = SingleThreadedExecutor(context=ros_node.context)
+        executor.add_node(ros_node)
+        assert client.wait_for_service(timeout_sec=WAIT)
+        for transition in (Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
+            future = client.call_async(ChangeState.Request(transition=Transition(id=transition)))
+            executor.spin_until_future_complete(future, timeout_sec=WAIT)
+            assert future.result().success
+        executor.remove_node(ros_node)
+        Camera(ros_node, namespace).publish(5)
+        assert call_query(ros_node, f"{node_name}/query", build_request("How far?"), WAIT).success
+    finally:
+        code, output = stop_node(process)
+    assert code == 0, output
+
+
+def test_a_backend_that_cannot_load_leaves_the_node_unconfigured_not_dead(ros_node, namespace, tmp_path):
+    process = start_node(namespace, tmp_path, f"backend.transcript:={tmp_path / 'missing.json'}")
+    node_name = f"/{namespace}/vilasr"
+    try:
+        deadline = time.monotonic() + WAIT
+        while True:
+            refused = call_query(ros_node, f"{node_name}/query", build_request("Where?"), WAIT)
+            if "unconfigured" in refused.error or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert "not ready: the node is unconfigured: the backend failed to load" in refused.error
+        assert "cannot read transcript" in refused.error
+    finally:
+        code, output = stop_node(process)
+    assert code == 0 and "configure failed" in output
 
 
 @pytest.mark.parametrize(
     "override, message",
     [("engine.max_turns:=0", "engine.max_turns must be >= 1"), ("engine.max_turns:=ten", "engine.max_turns must be of type int")],
 )
-def test_invalid_parameters_stop_the_node_with_a_clear_message(override, message):
-    process = start_node("--ros-args", "-p", override)
+def test_invalid_parameters_stop_the_node_with_a_clear_message(override, message, namespace, tmp_path):
+    process = start_node(namespace, tmp_path, override)
     output, _ = process.communicate(timeout=WAIT)
     assert process.returncode == 2, output
     assert message in output
     assert "Traceback" not in output
 
 
-def test_ask_command_calls_the_running_node(node_process):
-    _, node_name = node_process
+def test_ask_command_calls_the_running_node(ros_node, running_node, namespace):
+    _, node_name = running_node
+    wait_until_active(ros_node, node_name)
+    Camera(ros_node, namespace).publish(5)
     result = subprocess.run(
-        [VILASR_ROS, "ask", "Is the door left of the chair?", "--service", f"{node_name}/query", "--wait", str(WAIT)],
-        capture_output=True,
-        text=True,
-        timeout=2 * WAIT,
+        [VILASR_ROS, "ask", "How far is the crate?", "--service", f"{node_name}/query", "--wait", str(WAIT)],
+        capture_output=True, text=True, timeout=2 * WAIT,
     )
-    assert result.returncode == 1  # refused: not ready
-    assert "not ready" in result.stdout and "stop reason: rejected" in result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "answer: 2 m" in result.stdout and "estimate: crate" in result.stdout
 
 
 def test_ask_command_reports_a_missing_service():
-    started = time.monotonic()
     result = subprocess.run(
         [VILASR_ROS, "ask", "Anyone there?", "--service", "/nobody/query", "--wait", "2"],
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
+        capture_output=True, text=True, timeout=WAIT,
     )
     assert result.returncode == 1
     assert "service /nobody/query is not available" in result.stderr
-    assert time.monotonic() - started < WAIT

@@ -1,12 +1,14 @@
 """The ROS package's own files agree with each other and with the code."""
 
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import yaml
 
 from conftest import REPO_ROOT
-from vilasr_ros.config import NodeConfig, parameter_defaults
+from vilasr_ros.config import CameraConfig, NodeConfig, camera_parameter_defaults, parameter_defaults
 
 
 def flatten(tree, prefix=""):
@@ -23,19 +25,24 @@ def flatten(tree, prefix=""):
 def test_config_file_lists_every_parameter_with_its_default_and_type():
     document = yaml.safe_load((REPO_ROOT / "config" / "vilasr.yaml").read_text())
     values = flatten(document["/**"]["ros__parameters"])
-    defaults = parameter_defaults()
+    defaults = {**parameter_defaults(), **camera_parameter_defaults("camera")}
     assert sorted(values) == sorted(defaults)
     for name, default in defaults.items():
-        assert values[name] == default, name
-        assert type(values[name]) is type(default), f"{name}: ROS would reject {values[name]!r} for a {type(default)}"
-    NodeConfig.from_parameters(values)
+        expected = list(default) if isinstance(default, tuple) else default
+        assert values[name] == expected, name
+        assert type(values[name]) is type(expected), f"{name}: ROS would reject {values[name]!r} for a {type(default)}"
+    static = {name: value for name, value in values.items() if name in parameter_defaults()}
+    config = NodeConfig.from_parameters(static)
+    assert [CameraConfig.from_parameters(name, values).name for name in config.cameras.names] == ["camera"]
 
 
-def test_every_parameter_in_the_config_file_is_commented():
-    lines = (REPO_ROOT / "config" / "vilasr.yaml").read_text().splitlines()
-    for index, line in enumerate(lines):
-        if re.match(r"^\s{6}\w+:", line):
-            assert lines[index - 1].strip().startswith("#"), f"no comment above: {line.strip()}"
+def test_config_file_and_readme_table_are_rendered_from_the_schema():
+    check = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "render_parameters.py")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    readme = (REPO_ROOT / "README.md").read_text()
+    for name in parameter_defaults():
+        assert f"| `{name}` |" in readme, name
+    assert "| `cameras.<name>.image_topic` |" in readme
 
 
 def test_package_xml_is_format_3_ament_cmake_with_run_dependencies():

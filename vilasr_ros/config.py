@@ -174,56 +174,254 @@ class KeyframeConfig:
 
 
 @dataclass(frozen=True)
-class NodeConfig:
-    """Everything the node reads from its parameters."""
+class GeometryConfig:
+    """How boxes and lines the model drew become metric 3D estimates."""
 
+    min_depth: float = _param(0.1, "Depth readings nearer than this (metres) are ignored as invalid.")
+    max_depth: float = _param(20.0, "Depth readings farther than this (metres) are ignored as invalid.")
+    inner_box_fraction: float = _param(
+        0.5,
+        "Central fraction of a box's width and height whose depth pixels give the object's depth "
+        "(0.5: the middle quarter of its area, away from the background at its edges).",
+    )
+    min_valid_fraction: float = _param(
+        0.1, "Fraction of the depth pixels in a box's inner region that must be valid for a 3D estimate."
+    )
+    endpoint_radius: float = _param(
+        0.01,
+        "Radius of the depth window around a path endpoint, as a fraction of the image width "
+        "(0.01: 3 px of a 320 px depth image, at least 1 px).",
+    )
+    fusion_radius: float = _param(
+        1.0,
+        "Metres within which views of the same label from different keyframes are fused into one "
+        "estimate; farther views stay separate estimates with that label.",
+    )
+
+    def __post_init__(self) -> None:
+        _check_number("geometry.min_depth", self.min_depth, minimum=0.0)
+        _check_number("geometry.max_depth", self.max_depth, minimum=self.min_depth, exclusive=True)
+        for name, value in (
+            ("geometry.inner_box_fraction", self.inner_box_fraction),
+            ("geometry.min_valid_fraction", self.min_valid_fraction),
+        ):
+            if not (math.isfinite(value) and 0.0 < value <= 1.0):
+                raise ConfigError(f"{name} must be in (0, 1], got {value}")
+        if not (math.isfinite(self.endpoint_radius) and 0.0 < self.endpoint_radius <= 0.5):
+            raise ConfigError(f"geometry.endpoint_radius must be in (0, 0.5], got {self.endpoint_radius}")
+        _check_number("geometry.fusion_radius", self.fusion_radius, minimum=0.0, exclusive=True)
+
+
+POSE_SOURCES = ("auto", "tf", "odometry", "pose", "none")
+IMAGE_TRANSPORTS = ("raw", "compressed")
+DEPTH_TRANSPORTS = ("raw", "compressedDepth")
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    """Where the cameras' poses come from."""
+
+    source: str = _param(
+        "auto",
+        "Camera poses: tf (tf2, ROS installs), odometry (nav_msgs/Odometry on pose.topic plus each camera's "
+        "extrinsic), pose (geometry_msgs/PoseStamped on pose.topic plus extrinsic), none, or auto (tf when "
+        "tf2_ros is importable, else odometry).",
+    )
+    topic: str = _param("/odom", "Topic of the robot base pose for pose.source odometry or pose.")
+    max_gap: float = _param(0.5, "Seconds between two base poses beyond which a frame's pose is not interpolated.")
+
+    def __post_init__(self) -> None:
+        _check_choice("pose.source", self.source, POSE_SOURCES)
+        if self.source in ("odometry", "pose", "auto") and not self.topic.strip():
+            raise ConfigError(f"pose.topic must name a topic when pose.source is {self.source}")
+        _check_positive("pose.max_gap", self.max_gap)
+
+
+@dataclass(frozen=True)
+class CamerasConfig:
+    """Which cameras are buffered; each name gets its own cameras.<name>.* parameters."""
+
+    names: tuple[str, ...] = _param(
+        ("camera",), "Camera names; each has the cameras.<name>.* parameters (image_topic, ...)."
+    )
+    depth_tolerance: float = _param(0.05, "Seconds between a colour frame and the depth image paired with it.")
+
+    def __post_init__(self) -> None:
+        if not self.names:
+            raise ConfigError("cameras.names must name at least one camera")
+        for name in self.names:
+            if not name or not all(c.isalnum() or c == "_" for c in name):
+                raise ConfigError(f"cameras.names entries must be letters, digits and '_', got {name!r}")
+        if len(set(self.names)) != len(self.names):
+            raise ConfigError(f"cameras.names has duplicates: {list(self.names)}")
+        _check_positive("cameras.depth_tolerance", self.depth_tolerance)
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """One camera's topics (parameters cameras.<name>.<field>)."""
+
+    name: str
+    image_topic: str = _param("/camera/color/image_raw", "Colour image topic (sensor_msgs/Image or CompressedImage).")
+    transport: str = _param("raw", "raw (sensor_msgs/Image) or compressed (sensor_msgs/CompressedImage, jpeg/png).")
+    camera_info_topic: str = _param(
+        "/camera/color/camera_info", "sensor_msgs/CameraInfo of the colour image; '' for none."
+    )
+    depth_topic: str = _param("", "Depth registered to the colour image (16UC1 or 32FC1); '' for none.")
+    depth_transport: str = _param(
+        "raw", "raw (sensor_msgs/Image) or compressedDepth (compressed_depth_image_transport)."
+    )
+    depth_scale: float = _param(0.001, "Metres per unit of 16UC1 depth (0.001: millimetres).")
+    frame_id: str = _param("", "The camera's optical frame; '' takes the image header's frame_id.")
+    extrinsic: str = _param(
+        "",
+        "The optical frame's pose in frames.base_frame for pose.source odometry/pose: 'x y z qx qy qz qw' "
+        "or 'x y z roll pitch yaw' (metres, radians); '' means unknown (frames stay without pose).",
+    )
+
+    def __post_init__(self) -> None:
+        prefix = f"cameras.{self.name}"
+        if not self.image_topic.strip():
+            raise ConfigError(f"{prefix}.image_topic must name a topic")
+        _check_choice(f"{prefix}.transport", self.transport, IMAGE_TRANSPORTS)
+        _check_choice(f"{prefix}.depth_transport", self.depth_transport, DEPTH_TRANSPORTS)
+        _check_number(f"{prefix}.depth_scale", self.depth_scale, minimum=0.0, exclusive=True)
+        self.extrinsic_values()
+
+    def extrinsic_values(self) -> tuple[tuple[float, float, float], tuple[float, float, float, float]] | None:
+        """The extrinsic as (position, quaternion xyzw), or None when unset; raises ConfigError when malformed."""
+        if not self.extrinsic.strip():
+            return None
+        try:
+            values = [float(part) for part in self.extrinsic.replace(",", " ").split()]
+        except ValueError:
+            values = []
+        if len(values) not in (6, 7) or not all(math.isfinite(v) for v in values):
+            raise ConfigError(
+                f"cameras.{self.name}.extrinsic must be 'x y z qx qy qz qw' or 'x y z roll pitch yaw', "
+                f"got {self.extrinsic!r}"
+            )
+        position = (values[0], values[1], values[2])
+        if len(values) == 6:
+            return position, _quaternion_from_rpy(*values[3:])
+        norm = math.sqrt(sum(v * v for v in values[3:]))
+        if norm < 1e-6:
+            raise ConfigError(f"cameras.{self.name}.extrinsic quaternion has zero length")
+        return position, (values[3] / norm, values[4] / norm, values[5] / norm, values[6] / norm)
+
+    @classmethod
+    def from_parameters(cls, name: str, values: Mapping[str, Any]) -> CameraConfig:
+        """Build camera ``name`` from flat ``cameras.<name>.<field>`` values (missing: defaults)."""
+        fields = {}
+        for item in _camera_fields():
+            key = f"cameras.{name}.{item.name}"
+            if key in values:
+                fields[item.name] = _coerce(key, values[key], type(item.default))
+        return cls(name=name, **fields)
+
+
+def _camera_fields() -> list[dataclasses.Field]:
+    return [item for item in dataclasses.fields(CameraConfig) if item.name != "name"]
+
+
+def camera_parameter_defaults(name: str) -> dict[str, Any]:
+    """The ROS names and defaults of camera ``name``'s parameters."""
+    return {f"cameras.{name}.{item.name}": item.default for item in _camera_fields()}
+
+
+def camera_parameter_descriptions(name: str) -> dict[str, str]:
+    """The ROS names and descriptions of camera ``name``'s parameters."""
+    return {f"cameras.{name}.{item.name}": item.metadata["doc"] for item in _camera_fields()}
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Everything the node reads from its parameters (per-camera topics: :class:`CameraConfig`)."""
+
+    autostart: bool = _param(
+        True, "Configure and activate by itself at start; false: wait for a lifecycle manager."
+    )
     backend: BackendConfig = field(default_factory=BackendConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     query: QueryConfig = field(default_factory=QueryConfig)
     frames: FramesConfig = field(default_factory=FramesConfig)
     keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
+    geometry: GeometryConfig = field(default_factory=GeometryConfig)
+    pose: PoseConfig = field(default_factory=PoseConfig)
+    cameras: CamerasConfig = field(default_factory=CamerasConfig)
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, Any]) -> NodeConfig:
-        """Build from flat ``group.name`` values; missing names keep their defaults."""
+        """Build from flat ``group.name`` (or top-level ``name``) values; missing names keep their defaults."""
         known = parameter_defaults()
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ConfigError(f"unknown parameter(s): {', '.join(unknown)}")
         groups: dict[str, dict[str, Any]] = {}
+        built: dict[str, Any] = {}
         for name, value in values.items():
-            expected = type(known[name])
-            groups.setdefault(name.split(".", 1)[0], {})[name.split(".", 1)[1]] = _coerce(name, value, expected)
-        built = {}
-        for group in dataclasses.fields(cls):
-            built[group.name] = group.default_factory(**groups.get(group.name, {}))  # type: ignore[misc]
+            coerced = _coerce(name, value, type(known[name]))
+            group, _, item = name.rpartition(".")
+            if group:
+                groups.setdefault(group, {})[item] = coerced
+            else:
+                built[item] = coerced
+        for item in dataclasses.fields(cls):
+            if _is_group(item):
+                built[item.name] = item.default_factory(**groups.get(item.name, {}))  # type: ignore[misc]
         return cls(**built)
 
     def to_parameters(self) -> dict[str, Any]:
         """Flat ``group.name`` -> value, the inverse of :meth:`from_parameters`."""
         flat: dict[str, Any] = {}
-        for group in dataclasses.fields(self):
-            section = getattr(self, group.name)
-            for item in dataclasses.fields(section):
-                flat[f"{group.name}.{item.name}"] = getattr(section, item.name)
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if not _is_group(item):
+                flat[item.name] = value
+                continue
+            for entry in dataclasses.fields(value):
+                flat[f"{item.name}.{entry.name}"] = getattr(value, entry.name)
         return flat
 
 
+def _is_group(item: dataclasses.Field) -> bool:
+    return item.default_factory is not dataclasses.MISSING  # type: ignore[comparison-overlap]
+
+
 def parameter_defaults() -> dict[str, Any]:
-    """Every parameter's ROS name and default value."""
+    """Every static parameter's ROS name and default value (per-camera ones: camera_parameter_defaults)."""
     return NodeConfig().to_parameters()
 
 
 def parameter_descriptions() -> dict[str, str]:
-    """Every parameter's ROS name and one-line description."""
+    """Every static parameter's ROS name and one-line description."""
     docs: dict[str, str] = {}
-    for group in dataclasses.fields(NodeConfig):
-        for item in dataclasses.fields(group.default_factory):  # type: ignore[arg-type]
-            docs[f"{group.name}.{item.name}"] = item.metadata["doc"]
+    for item in dataclasses.fields(NodeConfig):
+        if not _is_group(item):
+            docs[item.name] = item.metadata["doc"]
+            continue
+        for entry in dataclasses.fields(item.default_factory):  # type: ignore[arg-type]
+            docs[f"{item.name}.{entry.name}"] = entry.metadata["doc"]
     return docs
 
 
+def _quaternion_from_rpy(roll: float, pitch: float, yaw: float) -> tuple[float, float, float, float]:
+    cr, sr = math.cos(roll / 2), math.sin(roll / 2)
+    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
+    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
+    return (
+        sr * cp * cy - cr * sp * sy,
+        cr * sp * cy + sr * cp * sy,
+        cr * cp * sy - sr * sp * cy,
+        cr * cp * cy + sr * sp * sy,
+    )
+
+
 def _coerce(name: str, value: Any, expected: type) -> Any:
+    if expected is tuple:  # string arrays (ROS returns lists)
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"{name} must be a list of strings, got {value!r}")
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):

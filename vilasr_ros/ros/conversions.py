@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-from builtin_interfaces.msg import Duration
+import json
+import math
+import time
 
+import numpy as np
+from builtin_interfaces.msg import Duration, Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import Point, Vector3
+from geometry_msgs.msg import Pose as PoseMsg
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import ColorRGBA, Header
+from visualization_msgs.msg import Marker, MarkerArray
+
+from vilasr_ros.geometry import OBJECT, SpatialEstimate
+from vilasr_ros.imaging import colour_from_compressed, colour_from_raw, depth_from_compressed, depth_from_raw
+from vilasr_ros.keyframes.frames import CameraIntrinsics, Pose
+from vilasr_ros.keyframes.store import StoreStats
+from vilasr_ros.msg import ObjectDistance, ReasoningTurn, SpatialEstimate as SpatialEstimateMsg, SpatialEstimateArray
+from vilasr_ros.pipeline import QueryOutcome
 from vilasr_ros.query import QueryRequest, answer_type_from_code
+from vilasr_ros.reasoning.engine import TurnRecord
+
+MARKER_LIFETIME_S = 0  # 0: markers stay until the next query replaces them
 
 
 def duration_to_seconds(duration: Duration) -> float:
@@ -16,6 +36,50 @@ def seconds_to_duration(seconds: float) -> Duration:
     """Seconds (>= 0) as a builtin_interfaces/Duration."""
     nanoseconds = max(0, round(seconds * 1e9))
     return Duration(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
+def stamp_to_ns(stamp: Time) -> int:
+    """A builtin_interfaces/Time in integer nanoseconds."""
+    return stamp.sec * 1_000_000_000 + stamp.nanosec
+
+
+def colour_from_msg(msg: Image | CompressedImage) -> np.ndarray:
+    """An Image or CompressedImage as RGB uint8 (raises ImageConversionError naming the encoding)."""
+    if isinstance(msg, CompressedImage):
+        return colour_from_compressed(msg.format, msg.data)
+    return colour_from_raw(msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian), msg.data)
+
+
+def depth_from_msg(msg: Image | CompressedImage) -> np.ndarray:
+    """A depth Image (16UC1 / 32FC1) or compressedDepth CompressedImage as uint16 or float32 metres."""
+    if isinstance(msg, CompressedImage):
+        return depth_from_compressed(msg.format, msg.data)
+    return depth_from_raw(msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian), msg.data)
+
+
+def intrinsics_from_msg(msg: CameraInfo) -> CameraIntrinsics:
+    """sensor_msgs/CameraInfo as CameraIntrinsics (raises KeyframeError when it is not a calibration)."""
+    return CameraIntrinsics(
+        k=np.array(msg.k, dtype=np.float64).reshape(3, 3),
+        width=int(msg.width),
+        height=int(msg.height),
+        distortion=tuple(float(value) for value in msg.d),
+        distortion_model=msg.distortion_model or "plumb_bob",
+    )
+
+
+def pose_from_msg(msg: PoseMsg, frame_id: str) -> Pose:
+    """geometry_msgs/Pose in ``frame_id`` as a Pose (raises KeyframeError when not finite)."""
+    return Pose(
+        (msg.position.x, msg.position.y, msg.position.z),
+        (msg.orientation.x, msg.orientation.y, msg.orientation.z, msg.orientation.w),
+        frame_id,
+    )
+
+
+def ns_to_stamp(nanoseconds: int) -> Time:
+    """Integer nanoseconds as a builtin_interfaces/Time."""
+    return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
 
 
 def request_from_msg(msg) -> QueryRequest:
@@ -32,3 +96,214 @@ def request_from_msg(msg) -> QueryRequest:
         lookback=duration_to_seconds(msg.lookback),
         timeout=duration_to_seconds(msg.timeout),
     )
+
+
+def rejected_result(result, query_id: str, error: str, started: float, stop_reason: str = "rejected"):
+    """Fill a service response / action result for a query that did not run (or did not finish)."""
+    result.success = False
+    result.query_id = query_id
+    result.error = error
+    result.stop_reason = stop_reason
+    result.has_numeric_value = False
+    result.numeric_value = math.nan
+    result.estimates.query_id = query_id
+    result.latency = seconds_to_duration(time.monotonic() - started)
+    return result
+
+
+def fill_result(result, outcome: QueryOutcome, target_frame: str, stamp: Time):
+    """Fill a service response / action result from a query's outcome."""
+    result.query_id = outcome.query.query_id
+    result.success = outcome.success
+    result.error = outcome.error
+    result.stop_reason = outcome.stop_reason
+    result.keyframe_stamps = [ns_to_stamp(kf.stamp_ns) for kf in outcome.keyframes]
+    result.keyframe_cameras = [kf.camera for kf in outcome.keyframes]
+    result.has_numeric_value = False
+    result.numeric_value = math.nan
+    reasoning = outcome.result
+    if reasoning is not None:
+        result.answer = reasoning.answer or ""
+        result.choice = reasoning.choice or ""
+        if reasoning.numeric_answer is not None:
+            result.has_numeric_value = True
+            result.numeric_value = float(reasoning.numeric_answer)
+        result.trace = [turn_msg(turn) for turn in reasoning.turns]
+        result.turns_used = len(reasoning.turns)
+    result.estimates = estimates_msg(outcome, target_frame, stamp)
+    return result
+
+
+def turn_msg(turn: TurnRecord) -> ReasoningTurn:
+    """One reasoning turn as a ReasoningTurn message (tool items as JSON, after clamping)."""
+    items = []
+    for image in turn.new_images:
+        base = image.base_index
+        items += [{"index": base, "bbox_2d": list(box.bbox_2d), "label": box.label} for box in image.boxes]
+        items += [
+            {"index": base, "start_point_2d": list(line.start_point_2d), "end_point_2d": list(line.end_point_2d), "label": line.label}
+            for line in image.lines
+        ]
+    return ReasoningTurn(
+        turn=turn.number,
+        action=turn.action or "",
+        text=turn.text,
+        tool_call=json.dumps(items) if items else "",
+        new_image_indices=[image.index for image in turn.new_images],
+        tool_response=turn.user_text or "",
+    )
+
+
+def estimate_msg(estimate: SpatialEstimate) -> SpatialEstimateMsg:
+    """A geometry estimate as a SpatialEstimate message (a field copy)."""
+    return SpatialEstimateMsg(
+        label=estimate.label,
+        kind=SpatialEstimateMsg.KIND_OBJECT if estimate.kind == OBJECT else SpatialEstimateMsg.KIND_PATH,
+        camera=estimate.camera,
+        camera_frame_id=estimate.camera_frame_id,
+        keyframe_stamp=ns_to_stamp(estimate.keyframe_stamp_ns),
+        image_index=estimate.image_index,
+        source_index=estimate.source_index,
+        bbox_px=[float(v) for v in estimate.bbox_px],
+        segment_px=[float(v) for v in estimate.segment_px],
+        has_depth=estimate.has_depth,
+        has_pose=estimate.has_pose,
+        valid_3d=estimate.valid_3d,
+        frame_id=estimate.frame_id,
+        position=Point(x=estimate.position[0], y=estimate.position[1], z=estimate.position[2]),
+        end_position=Point(x=estimate.end_position[0], y=estimate.end_position[1], z=estimate.end_position[2]),
+        size=Vector3(x=estimate.size[0], y=estimate.size[1], z=estimate.size[2]),
+        length=float(estimate.length),
+        range_frame_id=estimate.range_frame_id,
+        range=float(estimate.range),
+        bearing=float(estimate.bearing),
+        elevation=float(estimate.elevation),
+        stddev=float(estimate.stddev),
+        num_views=estimate.num_views,
+        note=estimate.note,
+    )
+
+
+def estimates_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> SpatialEstimateArray:
+    """The query's estimates as a SpatialEstimateArray (header: target frame, newest keyframe's stamp)."""
+    newest = max((kf.stamp_ns for kf in outcome.keyframes), default=None)
+    array = SpatialEstimateArray(
+        header=Header(frame_id=target_frame, stamp=ns_to_stamp(newest) if newest is not None else stamp),
+        query_id=outcome.query.query_id,
+    )
+    if outcome.estimates is not None:
+        array.estimates = [estimate_msg(estimate) for estimate in outcome.estimates.estimates]
+        array.distances = [
+            ObjectDistance(
+                label_a=d.label_a, label_b=d.label_b, index_a=d.index_a, index_b=d.index_b,
+                distance=float(d.distance), stddev=float(d.stddev),
+            )
+            for d in outcome.estimates.distances
+        ]
+    return array
+
+
+def annotated_image_msgs(outcome: QueryOutcome) -> list[Image]:
+    """Every drawn image of the query as rgb8, with the header (stamp, frame) of its source keyframe."""
+    messages = []
+    if outcome.result is None:
+        return messages
+    for image in outcome.result.images:
+        if image.base_index is None or image.source_index > len(outcome.keyframes):
+            continue
+        source = outcome.keyframes[image.source_index - 1].frame
+        height, width = image.pixels.shape[:2]
+        messages.append(
+            Image(
+                header=Header(stamp=ns_to_stamp(source.stamp_ns), frame_id=source.frame_id),
+                height=height,
+                width=width,
+                encoding="rgb8",
+                is_bigendian=0,
+                step=width * 3,
+                data=image.pixels.tobytes(),
+            )
+        )
+    return messages
+
+
+_PALETTE = [(1.0, 0.0, 0.0), (0.0, 0.5, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 0.0), (1.0, 0.65, 0.0), (1.0, 0.75, 0.8)]
+
+
+def markers_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> MarkerArray:
+    """RViz markers for the query's 3D estimates: a sphere and a label per object, a line strip per path.
+
+    Namespaced by query id; a DELETEALL first replaces the previous query's markers.
+    """
+    markers = [Marker(action=Marker.DELETEALL)]
+    estimates = outcome.estimates.estimates if outcome.estimates is not None else []
+    namespace = f"vilasr/{outcome.query.query_id}"
+    for number, estimate in enumerate(e for e in estimates if e.valid_3d):
+        r, g, b = _PALETTE[number % len(_PALETTE)]
+        colour = ColorRGBA(r=r, g=g, b=b, a=0.9)
+        header = Header(frame_id=estimate.frame_id or target_frame, stamp=stamp)
+        start = Point(x=estimate.position[0], y=estimate.position[1], z=estimate.position[2])
+        if estimate.kind == OBJECT:
+            diameter = max(0.1, min(1.0, float(max(estimate.size[0], estimate.size[1]) if math.isfinite(estimate.size[0]) else 0.2)))
+            sphere = Marker(header=header, ns=namespace, id=2 * number, type=Marker.SPHERE, action=Marker.ADD, color=colour)
+            sphere.pose.position = start
+            sphere.pose.orientation.w = 1.0
+            sphere.scale = Vector3(x=diameter, y=diameter, z=diameter)
+            markers.append(sphere)
+        else:
+            end = Point(x=estimate.end_position[0], y=estimate.end_position[1], z=estimate.end_position[2])
+            strip = Marker(header=header, ns=namespace, id=2 * number, type=Marker.LINE_STRIP, action=Marker.ADD, color=colour)
+            strip.pose.orientation.w = 1.0
+            strip.points = [start, end]
+            strip.scale.x = 0.05
+            markers.append(strip)
+        text = Marker(header=header, ns=namespace, id=2 * number + 1, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD)
+        text.pose.position = Point(x=start.x, y=start.y, z=start.z + 0.3)
+        text.pose.orientation.w = 1.0
+        text.scale.z = 0.2
+        text.color = ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0)
+        text.text = estimate.label
+        markers.append(text)
+    return MarkerArray(markers=markers)
+
+
+def diagnostics_msg(node_name: str, stats: StoreStats, cameras, stamp: Time) -> DiagnosticArray:
+    """The keyframe buffer's state as diagnostics: one status per camera (WARN when no frame arrives)."""
+    statuses = []
+    inputs = {camera.config.name: camera for camera in cameras}
+    for name, camera_stats in stats.cameras.items():
+        received = inputs[name].frames_received if name in inputs else 0
+        level = DiagnosticStatus.OK if camera_stats.offered else DiagnosticStatus.WARN
+        message = (
+            f"{camera_stats.keyframes} keyframes, admission rate {camera_stats.admission_rate:.1%}"
+            if camera_stats.offered
+            else "no frames received yet"
+        )
+        values = {
+            "frames received": received,
+            "frames offered": camera_stats.offered,
+            "keyframes": camera_stats.keyframes,
+            "admitted": camera_stats.admitted,
+            "evicted": camera_stats.evicted,
+            "memory MB": round(camera_stats.nbytes / 1e6, 1),
+            **{f"rejected: {reason}": count for reason, count in sorted(camera_stats.rejected.items())},
+        }
+        statuses.append(
+            DiagnosticStatus(
+                level=level,
+                name=f"{node_name}: camera {name}",
+                hardware_id=name,
+                message=message,
+                values=[KeyValue(key=key, value=str(value)) for key, value in values.items()],
+            )
+        )
+    total = stats.total
+    statuses.append(
+        DiagnosticStatus(
+            level=DiagnosticStatus.OK,
+            name=f"{node_name}: keyframe buffer",
+            message=f"{total.keyframes} keyframes, {total.nbytes / 1e6:.1f} MB",
+            values=[KeyValue(key="keyframes", value=str(total.keyframes)), KeyValue(key="memory MB", value=f"{total.nbytes / 1e6:.1f}")],
+        )
+    )
+    return DiagnosticArray(header=Header(stamp=stamp), status=statuses)

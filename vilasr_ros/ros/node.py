@@ -1,74 +1,355 @@
-"""The vilasr_ros node: parameters, the ~/query service, and main()."""
+"""The vilasr_ros lifecycle node: cameras in, spatial questions answered, drawings published.
+
+Lifecycle (as Nav2 and yolo_ros do it):
+
+- configure: read and validate every parameter, build the keyframe store and
+  load the model backend (SUCCESS; FAILURE with the reason logged when a
+  parameter is invalid or the model cannot load: the node stays unconfigured);
+- activate: subscribe the cameras and the pose source, start diagnostics and
+  the publishers; queries are answered only while active;
+- deactivate: unsubscribe, cancel the running query;
+- cleanup / shutdown: stop the query worker and free the model (and GPU memory).
+
+With ``autostart`` (default) the node walks to active by itself.
+
+Threads: each camera has its own callback group (frames of different cameras
+are ingested in parallel, each in order); the service and the action are
+reentrant so that a second caller gets "busy" at once instead of queueing in
+the executor; queries run one at a time on the worker thread that owns the model.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.qos import QoSProfile, QoSReliabilityPolicy
+from sensor_msgs.msg import Image
+from visualization_msgs.msg import MarkerArray
 
-from vilasr_ros.config import ConfigError, NodeConfig
+from vilasr_ros.action import SpatialQuery as SpatialQueryAction
+from vilasr_ros.config import ConfigError
+from vilasr_ros.keyframes.frames import Pose
+from vilasr_ros.keyframes.store import KeyframeStore
+from vilasr_ros.msg import SpatialEstimateArray
+from vilasr_ros.pipeline import QueryOutcome, QueryPipeline
 from vilasr_ros.query import QueryError, new_query_id, resolve_request
-from vilasr_ros.ros.conversions import request_from_msg, seconds_to_duration
-from vilasr_ros.ros.parameters import current_values, declare_node_parameters, validate_parameter_change
+from vilasr_ros.reasoning.backend import Backend, BackendError
+from vilasr_ros.reasoning.engine import ReasoningEngine, TurnRecord
+from vilasr_ros.reasoning.factory import create_backend
+from vilasr_ros.ros.camera_input import CameraInput
+from vilasr_ros.ros.conversions import (
+    annotated_image_msgs,
+    diagnostics_msg,
+    estimates_msg,
+    fill_result,
+    markers_msg,
+    rejected_result,
+    request_from_msg,
+    seconds_to_duration,
+    turn_msg,
+)
+from vilasr_ros.ros.parameters import Settings, declare_node_parameters, read_settings, validate_parameter_change
+from vilasr_ros.ros.pose_source import PoseSource, create_pose_source
 from vilasr_ros.srv import SpatialQuery
+from vilasr_ros.worker import QueryWorker, WorkerBusy, WorkerStopped
 
 NODE_NAME = "vilasr"
-NOT_READY_ERROR = (
-    "not ready: the reasoning engine is not available in this version of vilasr_ros; "
-    "the request was valid and nothing was run"
-)
+DIAGNOSTICS_PERIOD_S = 1.0
+RESULT_GRACE_S = 5.0  # waited beyond a query's timeout for the worker to hand back its outcome
+RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
+PHASE_DRAWING = SpatialQueryAction.Feedback.PHASE_DRAWING
+PHASE_REASONING = SpatialQueryAction.Feedback.PHASE_REASONING
 
 
-class VilasrNode(Node):
-    """Serves spatial questions on ``~/query``.
+class VilasrNode(LifecycleNode):
+    """Serves ``~/query`` (service and action) from buffered camera keyframes.
 
     Raises :class:`ConfigError` from the constructor when a parameter is invalid.
     """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        self._config = declare_node_parameters(self)
+        self._settings: Settings = declare_node_parameters(self)
         self.add_on_set_parameters_callback(lambda changes: validate_parameter_change(self, changes))
-        self.add_post_set_parameters_callback(self._on_parameters_set)
-        self._query_group = MutuallyExclusiveCallbackGroup()
-        self._query_service = self.create_service(
-            SpatialQuery, "~/query", self._on_query, callback_group=self._query_group
+        self._state_lock = threading.Lock()
+        self._active = False
+        self._status = "unconfigured"
+        self._backend: Backend | None = None
+        self._store: KeyframeStore | None = None
+        self._pipeline: QueryPipeline | None = None
+        self._worker: QueryWorker | None = None
+        self._poses: PoseSource | None = None
+        self._cameras: list[CameraInput] = []
+        self._diagnostics_timer = None
+
+        self._query_group = ReentrantCallbackGroup()
+        self._service = self.create_service(
+            SpatialQuery, "~/query", self._on_query_service, callback_group=self._query_group
         )
-        self.get_logger().info(
-            f"ready to take queries on {self._query_service.service_name} "
-            f"(backend {self._config.backend.kind}, model {self._config.backend.model})"
+        self._action = ActionServer(
+            self,
+            SpatialQueryAction,
+            "~/query",
+            execute_callback=self._on_query_action,
+            goal_callback=lambda goal: GoalResponse.ACCEPT,
+            cancel_callback=lambda goal_handle: CancelResponse.ACCEPT,
+            callback_group=self._query_group,
         )
+        self._image_pub = self.create_lifecycle_publisher(Image, "~/annotated_image", RELIABLE)
+        self._estimates_pub = self.create_lifecycle_publisher(SpatialEstimateArray, "~/estimates", RELIABLE)
+        self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", RELIABLE)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
-    @property
-    def config(self) -> NodeConfig:
-        """The validated configuration currently in force."""
-        return self._config
+        if self._settings.node.autostart:
+            self._autostart_timer = self.create_timer(
+                0.0, self._autostart, callback_group=MutuallyExclusiveCallbackGroup()
+            )
+        self.get_logger().info(f"started; query service and action on {self._service.service_name}")
 
-    def _on_parameters_set(self, _changes) -> None:
-        self._config = NodeConfig.from_parameters(current_values(self))
+    # --- lifecycle ---------------------------------------------------------------------
 
-    def _on_query(self, request: SpatialQuery.Request, response: SpatialQuery.Response) -> SpatialQuery.Response:
-        started = time.monotonic()
-        response.query_id = new_query_id()
-        response.success = False
-        response.stop_reason = SpatialQuery.Response.STOP_REJECTED
-        response.has_numeric_value = False
-        response.numeric_value = float("nan")
+    def _autostart(self) -> None:
+        self._autostart_timer.cancel()
+        self.destroy_timer(self._autostart_timer)
+        if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+            self.trigger_activate()
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Validate parameters, build the keyframe store and load the model; FAILURE keeps the node unconfigured."""
         try:
-            resolve_request(request_from_msg(request), self._config.query, query_id=response.query_id)
+            self._settings = read_settings(self)
+        except ConfigError as error:
+            self.get_logger().error(f"configure failed: invalid parameter: {error}")
+            return TransitionCallbackReturn.FAILURE
+        config = self._settings.node
+        what = config.backend.transcript if config.backend.kind == "replay" else config.backend.model
+        self._status = f"loading the {config.backend.kind} backend ({what})"
+        self.get_logger().info(self._status)
+        started = time.monotonic()
+        try:
+            backend = create_backend(config.backend)
+        except BackendError as error:
+            self._status = f"unconfigured: the backend failed to load: {error}"
+            self.get_logger().error(f"configure failed: {error}")
+            return TransitionCallbackReturn.FAILURE
+        self._backend = backend
+        self._store = KeyframeStore(config.keyframes, cameras=config.cameras.names)
+        self._pipeline = QueryPipeline(
+            self._store,
+            ReasoningEngine(backend, config.engine),
+            config.frames,
+            config.geometry,
+            base_pose=self._base_pose,
+            now_ns=lambda: self.get_clock().now().nanoseconds,
+        )
+        self._worker = QueryWorker(config.query.queue_size)
+        self._status = "inactive"
+        self.get_logger().info(f"configured in {time.monotonic() - started:.1f} s")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Subscribe cameras and poses, start diagnostics; queries are answered from now on."""
+        config = self._settings.node
+        self._poses = create_pose_source(
+            self, config.pose, config.frames.target_frame, config.frames.base_frame, MutuallyExclusiveCallbackGroup()
+        )
+        self._cameras = [
+            CameraInput(
+                self,
+                camera,
+                self._store,
+                self._poses,
+                config.cameras.depth_tolerance,
+                config.frames.base_frame,
+                MutuallyExclusiveCallbackGroup(),
+            )
+            for camera in self._settings.cameras
+        ]
+        self._diagnostics_timer = self.create_timer(
+            DIAGNOSTICS_PERIOD_S, self._publish_diagnostics, callback_group=MutuallyExclusiveCallbackGroup()
+        )
+        with self._state_lock:
+            self._active = True
+            self._status = "active"
+        topics = ", ".join(camera.config.image_topic for camera in self._cameras)
+        self.get_logger().info(f"active: buffering {topics}")
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop ingesting and answering; the model stays loaded."""
+        self._stop_inputs()
+        self._status = "inactive"
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Free the model, the keyframes and the worker."""
+        self._release()
+        self._status = "unconfigured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.release()
+        self._status = "finalized"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.get_logger().error(f"error in state {state.label}; releasing everything")
+        self.release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def release(self) -> None:
+        """Stop everything and free the model (used on exit)."""
+        self._stop_inputs()
+        self._release()
+
+    def _stop_inputs(self) -> None:
+        with self._state_lock:
+            self._active = False
+        for camera in self._cameras:
+            camera.close()
+        self._cameras = []
+        if self._poses is not None:
+            self._poses.close()
+            self._poses = None
+        if self._diagnostics_timer is not None:
+            self.destroy_timer(self._diagnostics_timer)
+            self._diagnostics_timer = None
+
+    def _release(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+        self._pipeline = None
+        self._store = None
+
+    def _base_pose(self) -> Pose | None:
+        poses = self._poses
+        return poses.base_pose() if poses is not None else None
+
+    # --- queries -------------------------------------------------------------------------
+
+    def _submit(self, request, query_id: str, on_turn=None, on_phase=None):
+        """Validate and queue a request; returns (ticket, timeout) or raises QueryError/WorkerBusy/RuntimeError."""
+        with self._state_lock:
+            if not self._active or self._worker is None or self._pipeline is None:
+                raise RuntimeError(f"not ready: the node is {self._status}")
+            worker, pipeline, defaults = self._worker, self._pipeline, self._settings.node.query
+        query = resolve_request(request_from_msg(request), defaults, query_id=query_id)
+        deadline = time.monotonic() + query.timeout
+        ticket = worker.submit(lambda cancel: pipeline.run(query, cancel, deadline, on_turn, on_phase))
+        return ticket, query.timeout
+
+    def _execute(self, request, result, query_id: str, on_turn=None, on_phase=None, cancelled=lambda: False):
+        """Run one request to completion and fill ``result`` (a service response or action result)."""
+        started = time.monotonic()
+        try:
+            ticket, timeout = self._submit(request, query_id, on_turn, on_phase)
         except QueryError as error:
-            response.error = f"invalid request: {error}"
+            return rejected_result(result, query_id, f"invalid request: {error}", started)
+        except (WorkerBusy, WorkerStopped, RuntimeError) as error:
+            return rejected_result(result, query_id, str(error), started)
+        self.get_logger().info(f"query {query_id}: {request.question!r}")
+        deadline = time.monotonic() + timeout + RESULT_GRACE_S
+        while True:
+            if cancelled():
+                ticket.cancel()
+            try:
+                outcome: QueryOutcome = ticket.wait(0.05)
+                break
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    ticket.cancel()
+                    return rejected_result(result, query_id, "timeout: the query did not finish", started, "timeout")
+            except WorkerStopped as error:
+                return rejected_result(result, query_id, f"cancelled: {error}", started, "cancelled")
+            except Exception as error:  # noqa: BLE001 - a crashing backend must not take the node down
+                self.get_logger().error(f"query {query_id} failed: {type(error).__name__}: {error}")
+                return rejected_result(result, query_id, f"backend error: {error}", started, "backend_error")
+        self._publish(outcome)
+        fill_result(result, outcome, self._settings.node.frames.target_frame, self.get_clock().now().to_msg())
+        result.latency = seconds_to_duration(time.monotonic() - started)
+        summary = f"query {query_id}: {outcome.stop_reason} {result.answer or result.error!r} in {time.monotonic() - started:.2f} s"
+        if outcome.success:
+            self.get_logger().info(summary)
         else:
-            response.error = NOT_READY_ERROR
-        response.estimates.query_id = response.query_id
-        response.estimates.header.frame_id = self._config.frames.target_frame
-        response.estimates.header.stamp = self.get_clock().now().to_msg()
-        response.latency = seconds_to_duration(time.monotonic() - started)
-        self.get_logger().warning(f"query {response.query_id} refused: {response.error}")
-        return response
+            self.get_logger().warning(summary)
+        return result
+
+    def _on_query_service(self, request: SpatialQuery.Request, response: SpatialQuery.Response) -> SpatialQuery.Response:
+        query_id = new_query_id()
+        try:
+            return self._execute(request, response, query_id)
+        except Exception as error:  # noqa: BLE001 - an exception here would stop the executor
+            self.get_logger().error(f"query {query_id}: internal error: {type(error).__name__}: {error}")
+            return rejected_result(response, query_id, f"internal error: {type(error).__name__}: {error}", time.monotonic())
+
+    def _on_query_action(self, goal_handle) -> SpatialQueryAction.Result:
+        started = time.monotonic()
+        query_id = new_query_id()
+        feedback_lock = threading.Lock()
+        feedback = SpatialQueryAction.Feedback(query_id=query_id)
+
+        def publish(turn: TurnRecord | None, phase: str) -> None:
+            with feedback_lock:
+                feedback.phase = phase
+                if turn is not None:
+                    feedback.turn = turn.number
+                    feedback.last_turn = turn_msg(turn)
+                feedback.elapsed = seconds_to_duration(time.monotonic() - started)
+                goal_handle.publish_feedback(feedback)
+
+        try:
+            result = self._execute(
+                goal_handle.request,
+                SpatialQueryAction.Result(),
+                query_id,
+                on_turn=lambda turn: publish(turn, PHASE_DRAWING if turn.new_images else PHASE_REASONING),
+                on_phase=lambda phase: publish(None, phase),
+                cancelled=lambda: goal_handle.is_cancel_requested,
+            )
+        except Exception as error:  # noqa: BLE001 - an exception here would stop the executor
+            self.get_logger().error(f"query {query_id}: internal error: {type(error).__name__}: {error}")
+            result = rejected_result(
+                SpatialQueryAction.Result(), query_id, f"internal error: {type(error).__name__}: {error}", started
+            )
+        if goal_handle.is_cancel_requested:
+            goal_handle.canceled()
+        elif result.success:
+            goal_handle.succeed()
+        else:
+            goal_handle.abort()
+        return result
+
+    # --- publishing ----------------------------------------------------------------------
+
+    def _publish(self, outcome: QueryOutcome) -> None:
+        if outcome.result is None:
+            return
+        for image in annotated_image_msgs(outcome):
+            self._image_pub.publish(image)
+        if outcome.estimates is not None:
+            target = self._settings.node.frames.target_frame
+            stamp = self.get_clock().now().to_msg()
+            self._estimates_pub.publish(estimates_msg(outcome, target, stamp))
+            self._markers_pub.publish(markers_msg(outcome, target, stamp))
+
+    def _publish_diagnostics(self) -> None:
+        store = self._store
+        if store is None:
+            return
+        self._diagnostics_pub.publish(
+            diagnostics_msg(self.get_fully_qualified_name(), store.stats(), self._cameras, self.get_clock().now().to_msg())
+        )
 
 
 def main(args: list[str] | None = None) -> int:
@@ -87,6 +368,7 @@ def main(args: list[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        node.release()
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()

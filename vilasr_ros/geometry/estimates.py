@@ -1,0 +1,121 @@
+"""What the geometry layer produces: per-drawing estimates, distances and skipped drawings.
+
+The fields of :class:`SpatialEstimate` mirror ``msg/SpatialEstimate.msg`` one
+to one (``kind`` as a string, ``keyframe_stamp_ns`` as integer nanoseconds),
+plus ``direction`` and ``note``, so the ROS conversion is a field copy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+OBJECT = "object"  # a box the model drew (SpatialEstimate.KIND_OBJECT)
+PATH = "path"  # a line the model drew (SpatialEstimate.KIND_PATH)
+
+Vector3 = tuple[float, float, float]
+UNKNOWN_3D: Vector3 = (math.nan, math.nan, math.nan)
+NO_PIXELS = (0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class SpatialEstimate:
+    """One object (box) or path (line) the model drew, in source-image pixels and, when possible, in 3D.
+
+    Frames: ``position``, ``end_position`` and ``direction`` are in
+    ``frame_id``, which is
+
+    - the target frame (``map``) when ``valid_3d``: depth, intrinsics and a
+      camera pose in the target frame were all available;
+    - the keyframe's camera optical frame when ``has_depth`` but not
+      ``has_pose`` (``valid_3d`` is False: the point is metric but not in the
+      target frame, and views from different keyframes cannot be compared);
+    - ``""`` without depth or intrinsics: every 3D field is NaN (2D only).
+
+    ``has_depth`` is True when depth was used: valid readings in the box's
+    inner region (or at both path ends) and intrinsics to back-project them.
+
+    ``position`` is the object's visible surface under the box centre (the
+    box centre's ray at the robust depth of the box's inner region): an
+    object's volumetric centre lies behind it by about half its depth. Paths:
+    ``position`` is the start, ``end_position`` the end. ``size`` is
+    (width, height) across the view at that depth and the visible depth
+    extent along it for objects, ``(length, 0, 0)`` for paths. ``range``,
+    ``bearing`` and ``elevation`` are of ``position`` from
+    ``range_frame_id``: the robot base (REP 103) when its pose was given and
+    the estimate is ``valid_3d``, else the camera (optical frame, bearing
+    about the camera's vertical); without depth, the camera ray's bearing and
+    elevation with a NaN range. ``stddev`` is the 1-sigma position
+    uncertainty per axis, metres (sqrt of the covariance trace / 3). Unused
+    pixel arrays (``segment_px`` of an object, ``bbox_px`` of a path) are zeros.
+    """
+
+    label: str
+    kind: str  # OBJECT or PATH
+    image_index: int  # conversation index of the drawn image (1-based)
+    source_index: int  # conversation index of the keyframe it was drawn on (1-based)
+    camera: str
+    camera_frame_id: str
+    keyframe_stamp_ns: int
+    bbox_px: tuple[float, float, float, float]  # objects: x_min, y_min, x_max, y_max in source-image pixels
+    segment_px: tuple[float, float, float, float]  # paths: x_start, y_start, x_end, y_end in source-image pixels
+    has_depth: bool
+    has_pose: bool
+    valid_3d: bool
+    frame_id: str
+    position: Vector3 = UNKNOWN_3D
+    end_position: Vector3 = UNKNOWN_3D
+    size: Vector3 = UNKNOWN_3D
+    length: float = math.nan  # paths, metres (objects: 0)
+    direction: Vector3 = UNKNOWN_3D  # paths: unit vector start -> end in frame_id (objects: NaN)
+    range_frame_id: str = ""
+    range: float = math.nan
+    bearing: float = math.nan
+    elevation: float = math.nan
+    stddev: float = math.nan
+    num_views: int = 1
+    note: str = ""  # why the estimate is degraded (no depth, no pose, clamped box, ...), empty when it is not
+
+
+@dataclass(frozen=True)
+class ObjectDistance:
+    """Centre-to-centre distance between two estimated objects, metres, with its 1-sigma uncertainty."""
+
+    label_a: str
+    label_b: str
+    index_a: int  # position of the first object in EstimationResult.estimates
+    index_b: int
+    distance: float
+    stddev: float  # sqrt(stddev_a^2 + stddev_b^2)
+    frame_id: str  # the frame both positions are in
+
+
+@dataclass(frozen=True)
+class SkippedDrawing:
+    """A box or line that produced no estimate, and why."""
+
+    label: str
+    kind: str
+    image_index: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class EstimationResult:
+    """A query's estimates: fused (one per label, kind and distinct instance), per view, and between objects."""
+
+    estimates: list[SpatialEstimate] = field(default_factory=list)
+    views: list[SpatialEstimate] = field(default_factory=list)  # one per drawing, before fusion
+    distances: list[ObjectDistance] = field(default_factory=list)
+    skipped: list[SkippedDrawing] = field(default_factory=list)
+
+    def find(self, label: str, kind: str = OBJECT) -> SpatialEstimate | None:
+        """The estimate of ``label`` (the first, when several instances carry it)."""
+        return next((e for e in self.estimates if e.label == label and e.kind == kind), None)
+
+    def distance(self, label_a: str, label_b: str) -> ObjectDistance | None:
+        """The distance between objects labelled ``label_a`` and ``label_b`` (the first such pair), when known."""
+        for distance in self.distances:
+            if (distance.label_a, distance.label_b) in ((label_a, label_b), (label_b, label_a)):
+                return distance
+        return None
