@@ -44,7 +44,7 @@ def test_replay_writes_result_json_and_drawn_images(tmp_path, images):
                     "--answer-type", "numeric", "--backend", "replay", "--transcript", str(transcript), "--out", str(out))
     assert result.returncode == 0, result.stderr
     document = json.loads((out / "result.json").read_text())
-    assert document["answer"] == "2.5 m" and document["numeric_answer"] == 2.5
+    assert document["answer"] == "2.5 m" and document["numeric_answer"] == 2.5 and document["numeric_unit"] == "m"
     assert document["stop_reason"] == "answered" and document["choice"] is None
     assert [turn["action"] for turn in document["turns"]] == ["Object Mapper", "Path Tracer", "Answer"]
     first = document["turns"][0]["new_images"][0]
@@ -81,3 +81,51 @@ def test_a_tool_error_is_written_too(tmp_path, images):
     assert result.returncode == 1
     document = json.loads((tmp_path / "out" / "result.json").read_text())
     assert document["stop_reason"] == "tool_error" and "not valid JSON" in document["error"]
+
+
+def test_depth_camera_info_and_pose_give_3d_estimates(tmp_path):
+    image = tmp_path / "wall.png"
+    cv2.imwrite(str(image), np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8))
+    depth = tmp_path / "wall_depth.png"
+    cv2.imwrite(str(depth), np.full((480, 640), 2000, np.uint16))  # a wall 2 m away, millimetres
+    info = tmp_path / "camera.yaml"
+    info.write_text(
+        "image_width: 640\nimage_height: 480\ncamera_name: test\n"
+        "camera_matrix: {rows: 3, cols: 3, data: [300, 0, 320, 0, 300, 240, 0, 0, 1]}\n"
+        "distortion_model: plumb_bob\ndistortion_coefficients: {rows: 1, cols: 5, data: [0, 0, 0, 0, 0]}\n"
+    )
+    transcript = tmp_path / "t.json"
+    transcript.write_text(json.dumps([
+        "<think> The sign. </think> Action: Object Mapper\n```json\n"
+        '[{"index": 1, "bbox_2d": [302, 218, 342, 258], "label": "sign"}]\n```',
+        "<think> Done. </think> Action: Answer\n<answer> 2 m </answer>",
+    ]))
+    out = tmp_path / "out"
+    result = reason("--image", str(image), "--depth", str(depth), "--camera-info", str(info),
+                    "--pose", "1 0 0 0 0 0 1", "--question", "How far is the sign?", "--backend", "replay",
+                    "--transcript", str(transcript), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    (sign,) = json.loads((out / "result.json").read_text())["estimates"]
+    assert sign["label"] == "sign" and sign["kind"] == "object" and sign["valid_3d"] is True
+    assert sign["frame_id"] == "map" and sign["image_index"] == 2 and sign["source_index"] == 1
+    assert sign["position"] == pytest.approx([1.0, 0.0, 2.0], abs=0.02)  # camera at x=1 m, looking along +z
+    assert sign["bbox_px"] == pytest.approx([300.1, 220.2, 339.9, 260.2], abs=0.5)  # 644x476 model px -> 640x480
+
+    without_pose = reason("--image", str(image), "--depth", str(depth), "--camera-info", str(info),
+                          "--question", "q", "--backend", "replay", "--transcript", str(transcript), "--out", str(out))
+    assert without_pose.returncode == 0
+    (sign,) = json.loads((out / "result.json").read_text())["estimates"]
+    assert sign["valid_3d"] is False and sign["has_depth"] is True and sign["position"][2] == pytest.approx(2.0, abs=0.02)
+
+
+def test_camera_data_options_are_checked(tmp_path, images):
+    common = ["--question", "q", "--backend", "replay", "--transcript", "t.json", "--out", str(tmp_path)]
+    two_images = ["--image", images[0], "--image", images[1]]
+    miscount = reason(*two_images, "--pose", "0 0 0 0 0 0 1", *common)
+    assert miscount.returncode == 2 and "give --pose once per --image (2), got 1" in miscount.stderr
+    bad_pose = reason("--image", images[0], "--pose", "1 2 3", *common)
+    assert bad_pose.returncode == 2 and "a pose must be 'x y z qx qy qz qw'" in bad_pose.stderr
+    bad_info = tmp_path / "info.yaml"
+    bad_info.write_text("image_width: 640\n")
+    not_calibration = reason("--image", images[0], "--camera-info", str(bad_info), *common)
+    assert not_calibration.returncode == 2 and "is not a camera_calibration YAML" in not_calibration.stderr

@@ -126,7 +126,7 @@ def test_first_turn_sends_images_with_index_lines_and_the_question():
     assert [type(part).__name__ for part in first] == ["ChatImage", "str", "ChatImage", "str", "str"]
     assert first[1] == "The index of the given image is 1 (width: 168, height: 112).\n"
     assert "Which is closer?\nPlease answer the question using a single word" in first[4]
-    assert result.numeric_answer is None and result.answer == "B"
+    assert result.quantity is None and result.answer == "B"
 
 
 def test_the_last_allowed_turn_is_told_to_answer_then_max_turns():

@@ -63,6 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     reason.add_argument("--temperature", type=float, default=EngineConfig.temperature)
     reason.add_argument("--seed", type=int, default=EngineConfig.seed)
     reason.add_argument("--video", action="store_true", help="announce the images as video frames (VSI-Bench style)")
+    reason.add_argument(
+        "--depth", action="append", default=[],
+        help="depth of the matching --image: 16-bit PNG (millimetres) or .npy (float32 metres); 'none' to skip one",
+    )
+    reason.add_argument(
+        "--camera-info", action="append", default=[],
+        help="ROS camera_calibration YAML of the matching --image (one for all images when given once)",
+    )
+    reason.add_argument(
+        "--pose", action="append", default=[],
+        help="'x y z qx qy qz qw': the matching image's camera optical frame in --target-frame; 'none' to skip one",
+    )
+    reason.add_argument("--target-frame", default="map", help="frame of the 3D estimates (default: map)")
+    reason.add_argument("--depth-scale", type=float, default=0.001, help="metres per unit of 16-bit depth")
     reason.add_argument("--out", required=True, help="directory for result.json and the drawn images")
     return parser
 
@@ -123,6 +137,8 @@ def reason_command(args: argparse.Namespace) -> int:
     """`vilasr-ros reason`: one query on image files; writes result.json and the drawings."""
     import cv2
 
+    from vilasr_ros.geometry import estimate_drawings
+    from vilasr_ros.keyframes.frames import KeyframeError
     from vilasr_ros.reasoning.backend import BackendError
     from vilasr_ros.reasoning.engine import ReasoningEngine, ReasoningError
     from vilasr_ros.reasoning.factory import create_backend
@@ -139,6 +155,10 @@ def reason_command(args: argparse.Namespace) -> int:
         if image is None:
             return fail(f"cannot read image {path} (missing, or not an image format OpenCV reads)")
         images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    try:
+        frames = _camera_frames(args, images)
+    except (KeyframeError, ValueError) as error:
+        return fail(str(error))
     try:
         query = resolve_request(
             QueryRequest(question=args.question, options=tuple(args.option), answer_type=AnswerType(args.answer_type)),
@@ -173,7 +193,43 @@ def reason_command(args: argparse.Namespace) -> int:
         return fail(str(error))
     finally:
         backend.close()
-    path = write_result(result, query.question, args.out)
+    estimates = estimate_drawings(result.images, frames, args.target_frame)
+    path = write_result(result, query.question, args.out, estimates)
     print(f"{result.stop_reason}: {result.answer if result.answer is not None else result.error}")
     print(f"wrote {path} and {sum(image.base_index is not None for image in result.images)} drawn image(s)")
     return 0 if result.stop_reason == "answered" else 1
+
+
+def _camera_frames(args: argparse.Namespace, images: list) -> list:
+    """The --image files with their --depth, --camera-info and --pose, as keyframe Frames."""
+    from vilasr_ros.keyframes.files import load_camera_info, load_depth, parse_pose
+    from vilasr_ros.keyframes.frames import Frame
+
+    count = len(images)
+
+    def per_image(values: list[str], option: str, shared: bool = False) -> list[str | None]:
+        if not values:
+            return [None] * count
+        if shared and len(values) == 1:
+            return values * count
+        if len(values) != count:
+            raise ValueError(f"give {option} once per --image ({count}), got {len(values)}")
+        return [None if value.lower() == "none" else value for value in values]
+
+    depths = per_image(args.depth, "--depth")
+    infos = per_image(args.camera_info, "--camera-info", shared=True)
+    poses = per_image(args.pose, "--pose")
+    loaded_infos = {path: load_camera_info(path) for path in set(infos) if path}
+    return [
+        Frame(
+            camera="camera",
+            stamp_ns=number,
+            frame_id="camera_optical_frame",
+            rgb=rgb,
+            depth=load_depth(depths[number]) if depths[number] else None,
+            depth_scale=args.depth_scale,
+            intrinsics=loaded_infos.get(infos[number]) if infos[number] else None,
+            pose=parse_pose(poses[number], args.target_frame) if poses[number] else None,
+        )
+        for number, rgb in enumerate(images)
+    ]

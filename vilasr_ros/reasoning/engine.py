@@ -19,7 +19,7 @@ import numpy as np
 from vilasr_ros.config import EngineConfig
 from vilasr_ros.query import AnswerType
 from vilasr_ros.reasoning import protocol
-from vilasr_ros.reasoning.answers import parse_choice, parse_number
+from vilasr_ros.reasoning.answers import Quantity, parse_answer
 from vilasr_ros.reasoning.backend import Backend, BackendError, ChatImage, SamplingParams, Session, TextCallback
 from vilasr_ros.reasoning.drawing import Box, Line, clamp_box, clamp_point, merge_by_label, render
 from vilasr_ros.reasoning.images import ResizeMapping, resize_for_model
@@ -69,8 +69,8 @@ class ReasoningResult:
 
     stop_reason: str
     answer: str | None
-    choice: str | None
-    numeric_answer: float | None
+    choice: str | None  # multiple choice: the option letter the answer names
+    quantity: Quantity | None  # the number the answer names, with its unit and SI value
     error: str
     turns: list[TurnRecord]
     images: list[ConversationImage]
@@ -283,16 +283,15 @@ class _Run:
             work = session.work.as_dict()
             work["min_prefill_tokens"] = session.minimum.prefill_tokens
             work["min_vision_patches"] = session.minimum.vision_patches
-        choice = numeric = None
+        parsed = None
         if answer is not None:
-            if self.answer_type is AnswerType.MULTIPLE_CHOICE:
-                choice = parse_choice(answer, len(self.options))
-            numeric = parse_number(answer)
+            options = len(self.options) if self.answer_type is AnswerType.MULTIPLE_CHOICE else 0
+            parsed = parse_answer(answer, options)
         return ReasoningResult(
             stop_reason=stop_reason,
             answer=answer,
-            choice=choice,
-            numeric_answer=numeric,
+            choice=parsed.choice if parsed else None,
+            quantity=parsed.quantity if parsed else None,
             error=error,
             turns=self.turns,
             images=self.images,

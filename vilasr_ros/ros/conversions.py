@@ -125,9 +125,10 @@ def fill_result(result, outcome: QueryOutcome, target_frame: str, stamp: Time):
     if reasoning is not None:
         result.answer = reasoning.answer or ""
         result.choice = reasoning.choice or ""
-        if reasoning.numeric_answer is not None:
+        if reasoning.quantity is not None:
             result.has_numeric_value = True
-            result.numeric_value = float(reasoning.numeric_answer)
+            result.numeric_value = float(reasoning.quantity.si_value)
+            result.numeric_unit = reasoning.quantity.si_unit
         result.trace = [turn_msg(turn) for turn in reasoning.turns]
         result.turns_used = len(reasoning.turns)
     result.estimates = estimates_msg(outcome, target_frame, stamp)
