@@ -74,8 +74,7 @@ class QueryWorker:
         with self._condition:
             if self._stopped:
                 raise WorkerStopped("the query worker is stopped")
-            busy = self._running is not None or bool(self._waiting)
-            if busy and len(self._waiting) >= self._queue_size:
+            if len(self._waiting) + (self._running is not None) > self._queue_size:
                 raise WorkerBusy(
                     f"busy: a query is running and {len(self._waiting)} are waiting "
                     f"(query.queue_size is {self._queue_size})"
