@@ -1,6 +1,7 @@
 """Launch the vilasr node.
 
-    ros2 launch vilasr_ros vilasr.launch.py [params_file:=...] [namespace:=...] [model:=...] [use_sim_time:=true]
+    ros2 launch vilasr_ros vilasr.launch.py [params_file:=...] [namespace:=...] [model:=...]
+        [use_sim_time:=true] [rviz:=true]
 """
 
 import os
@@ -8,6 +9,7 @@ import os
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -31,7 +33,8 @@ def _node(context, *args, **kwargs):
 
 
 def generate_launch_description() -> LaunchDescription:
-    default_params = os.path.join(get_package_share_directory("vilasr_ros"), "config", "vilasr.yaml")
+    share = get_package_share_directory("vilasr_ros")
+    default_params = os.path.join(share, "config", "vilasr.yaml")
     return LaunchDescription(
         [
             DeclareLaunchArgument("params_file", default_value=default_params, description="Node parameter file"),
@@ -40,6 +43,14 @@ def generate_launch_description() -> LaunchDescription:
                 "model", default_value="", description="Override backend.model (Hugging Face id or local path)"
             ),
             DeclareLaunchArgument("use_sim_time", default_value="false", description="Use /clock time"),
+            DeclareLaunchArgument("rviz", default_value="false", description="Also start RViz with rviz/vilasr.rviz"),
             OpaqueFunction(function=_node),
+            Node(
+                package="rviz2",
+                executable="rviz2",
+                arguments=["-d", os.path.join(share, "rviz", "vilasr.rviz")],
+                condition=IfCondition(LaunchConfiguration("rviz")),
+                parameters=[{"use_sim_time": LaunchConfiguration("use_sim_time")}],
+            ),
         ]
     )

@@ -89,3 +89,22 @@ def test_cmake_lists_every_interface_file():
     cmake = (REPO_ROOT / "CMakeLists.txt").read_text()
     files = sorted(p.relative_to(REPO_ROOT).as_posix() for d in ("msg", "srv", "action") for p in (REPO_ROOT / d).iterdir())
     assert files == sorted(re.findall(r'"((?:msg|srv|action)/\w+\.\w+)"', cmake))
+
+
+def test_launch_file_declares_the_documented_arguments():
+    import ast
+
+    tree = ast.parse((REPO_ROOT / "launch" / "vilasr.launch.py").read_text())
+    declared = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument"
+    }
+    assert declared == {"params_file", "namespace", "model", "use_sim_time", "rviz"}
+    assert 'executable="vilasr_node"' in (REPO_ROOT / "launch" / "vilasr.launch.py").read_text()
+
+
+def test_rviz_config_shows_the_nodes_topics():
+    document = yaml.safe_load((REPO_ROOT / "rviz" / "vilasr.rviz").read_text())
+    topics = {d["Topic"]["Value"] for d in document["Visualization Manager"]["Displays"] if "Topic" in d}
+    assert topics == {"/vilasr/markers", "/vilasr/annotated_image"}
