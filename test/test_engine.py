@@ -263,3 +263,21 @@ def test_random_turns_always_end_with_a_stop_reason(turns, max_turns, max_images
             x1, y1, x2, y2 = box.bbox_2d
             assert 0 <= x1 <= x2 <= image.mapping.width and 0 <= y1 <= y2 <= image.mapping.height
     assert session.closed
+
+
+def test_replay_script_by_question(tmp_path):
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps({
+        "by_question": {"How far is the crate?": ["<think> a </think> Action: Answer\n<answer> 2 m </answer>"],
+                        "Which is left?": ["<think> b </think> Action: Answer\n<answer> A </answer>"]},
+        "default": ["<think> c </think> Action: Answer\n<answer> unknown </answer>"],
+    }))
+    engine = ReasoningEngine(ReplayBackend.from_file(path), EngineConfig())
+    assert engine.run([frame(0)], "How far is the crate?").answer == "2 m"
+    assert engine.run([frame(0)], "Which is left?").answer == "A"
+    assert engine.run([frame(0)], "Anything else?").answer == "unknown"
+    with pytest.raises(BackendError, match="one transcript per question"):
+        load_transcript(path)
+    path.write_text(json.dumps({"by_question": {"Only this?": ["x"]}}))
+    result = ReasoningEngine(ReplayBackend.from_file(path), EngineConfig()).run([frame(0)], "Something else")
+    assert result.stop_reason == "backend_error" and "no transcript for this question" in result.error
