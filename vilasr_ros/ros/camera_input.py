@@ -60,6 +60,7 @@ class CameraInput:
         extrinsic = config.extrinsic_values()
         self._extrinsic = Pose(extrinsic[0], extrinsic[1], base_frame) if extrinsic else None
         self.frames_received = 0
+        self.frames_without_depth = 0
         self.messages_dropped = 0
         image_type = CompressedImage if config.transport == "compressed" else Image
         self._subscriptions = [
@@ -137,6 +138,14 @@ class CameraInput:
         self._pending = waiting
 
     def _offer(self, pending: _PendingFrame, depth) -> None:
+        if self.config.depth_topic and depth is None:
+            self.frames_without_depth += 1
+            self._node.get_logger().warning(
+                f"camera {self.config.name}: no depth on {self.config.depth_topic} within "
+                f"{self._depth_tolerance_ns / 1e9:g} s of a colour frame ({self.frames_without_depth} so far); "
+                "check the topic, its QoS and cameras.depth_tolerance",
+                throttle_duration_sec=WARN_PERIOD_S,
+            )
         frame = Frame(
             camera=self.config.name,
             stamp_ns=pending.stamp_ns,

@@ -274,6 +274,7 @@ def diagnostics_msg(node_name: str, stats: StoreStats, cameras, stamp: Time) -> 
     inputs = {camera.config.name: camera for camera in cameras}
     for name, camera_stats in stats.cameras.items():
         received = inputs[name].frames_received if name in inputs else 0
+        without_depth = inputs[name].frames_without_depth if name in inputs else 0
         level = DiagnosticStatus.OK if camera_stats.offered else DiagnosticStatus.WARN
         message = (
             f"{camera_stats.keyframes} keyframes, admission rate {camera_stats.admission_rate:.1%}"
@@ -282,6 +283,7 @@ def diagnostics_msg(node_name: str, stats: StoreStats, cameras, stamp: Time) -> 
         )
         values = {
             "frames received": received,
+            "frames without depth": without_depth,
             "frames offered": camera_stats.offered,
             "keyframes": camera_stats.keyframes,
             "admitted": camera_stats.admitted,
