@@ -281,3 +281,16 @@ def test_replay_script_by_question(tmp_path):
     path.write_text(json.dumps({"by_question": {"Only this?": ["x"]}}))
     result = ReasoningEngine(ReplayBackend.from_file(path), EngineConfig()).run([frame(0)], "Something else")
     assert result.stop_reason == "backend_error" and "no transcript for this question" in result.error
+
+
+def test_replay_turn_duration_streams_and_can_be_cancelled():
+    backend = ReplayBackend([boxes({"index": 1, "bbox_2d": [1, 1, 9, 9], "label": "x"}), ANSWER_B], turn_seconds=0.2)
+    pieces: list[str] = []
+    started = time.monotonic()
+    result = ReasoningEngine(backend, EngineConfig()).run([frame(0)], "q", on_text=pieces.append)
+    assert result.stop_reason == "answered" and time.monotonic() - started >= 0.35
+    assert len(pieces) > 2 and "".join(pieces) == backend.script[""][0] + backend.script[""][1]
+    cancel = threading.Event()
+    threading.Timer(0.1, cancel.set).start()
+    result = ReasoningEngine(backend, EngineConfig()).run([frame(0)], "q", cancel=cancel)
+    assert result.stop_reason == "cancelled"

@@ -54,7 +54,14 @@ class BackendConfig:
     )
     request_timeout: float = _param(120.0, "Seconds to wait for one server response (openai backend).")
     max_retries: int = _param(2, "Retries of a failed server request (openai backend).")
-    transcript: str = _param("", "JSON file with a list of assistant turns (replay backend).")
+    transcript: str = _param(
+        "", "JSON file with the assistant turns to replay, one list or one per question (replay backend)."
+    )
+    replay_turn_seconds: float = _param(
+        0.0,
+        "Seconds each replayed turn takes, streamed in pieces (replay backend): rehearses cancel, timeouts "
+        "and concurrent clients without a model.",
+    )
 
     def __post_init__(self) -> None:
         _check_choice("backend.kind", self.kind, BACKEND_KINDS)
@@ -71,6 +78,7 @@ class BackendConfig:
             raise ConfigError("backend.transcript must name a JSON transcript file when backend.kind is replay")
         _check_positive("backend.request_timeout", self.request_timeout)
         _check_at_least("backend.max_retries", self.max_retries, 0)
+        _check_number("backend.replay_turn_seconds", self.replay_turn_seconds, minimum=0.0)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ def create_backend(config: BackendConfig) -> Backend:
     if config.kind == "replay":
         from vilasr_ros.reasoning.replay_backend import ReplayBackend
 
-        return ReplayBackend.from_file(config.transcript)
+        return ReplayBackend.from_file(config.transcript, config.replay_turn_seconds)
     if config.kind == "openai":
         from vilasr_ros.reasoning.openai_backend import OpenAIBackend
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -23,6 +24,7 @@ from vilasr_ros.reasoning.backend import (
 
 
 Script = dict  # question text -> assistant turns; the key "" is the default
+PIECE_SECONDS = 0.02  # with a turn duration, text is streamed (and cancel checked) this often
 
 
 def load_transcript(path: str | Path) -> list[str]:
@@ -68,26 +70,28 @@ class ReplayBackend(Backend):
 
     name = "replay"
 
-    def __init__(self, turns: Sequence[str] | Script) -> None:
+    def __init__(self, turns: Sequence[str] | Script, turn_seconds: float = 0.0) -> None:
         script = dict(turns) if isinstance(turns, dict) else {"": list(turns)}
         if not script or any(not entry for entry in script.values()):
             raise BackendError("a replay transcript needs at least one turn")
         self.script = script
+        self.turn_seconds = turn_seconds
 
     @classmethod
-    def from_file(cls, path: str | Path) -> ReplayBackend:
-        return cls(load_script(path))
+    def from_file(cls, path: str | Path, turn_seconds: float = 0.0) -> ReplayBackend:
+        return cls(load_script(path), turn_seconds)
 
     def start(self, system_prompt: str) -> Session:
-        return ReplaySession(self.script)
+        return ReplaySession(self.script, self.turn_seconds)
 
 
 class ReplaySession(Session):
     """Replays turns; the first user turn picks the transcript, later user turns are ignored."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, turn_seconds: float = 0.0) -> None:
         super().__init__()
         self._script = script
+        self._turn_seconds = turn_seconds
         self._turns: list[str] | None = script[""] if set(script) == {""} else None
         self._next = 0
 
@@ -119,6 +123,13 @@ class ReplaySession(Session):
         text = turns[self._next]
         self._next += 1
         self.work.model_calls += 1
-        if on_text:
-            on_text(text)
+        pieces = max(1, min(len(text), round(self._turn_seconds / PIECE_SECONDS))) if self._turn_seconds else 1
+        size = -(-len(text) // pieces) if text else 1
+        for start in range(0, max(len(text), 1), size):
+            if self._turn_seconds:
+                time.sleep(self._turn_seconds / pieces)
+                if cancel is not None and cancel.is_set():
+                    return Generation(text=text[:start], finished=False, cancelled=True)
+            if on_text and text:
+                on_text(text[start : start + size])
         return Generation(text=text, finished=True)
