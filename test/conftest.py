@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,19 @@ def tiny_model_dir(tmp_path_factory):
     from vilasr_ros.reasoning.tiny_model import build_tiny_qwen
 
     return build_tiny_qwen(tmp_path_factory.mktemp("tiny_qwen"))
+
+
+@pytest.fixture
+def namespace(request):
+    """A ROS namespace unique to this test (nodes of concurrent tests never meet)."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", f"t{os.getpid()}_{request.node.name[-24:]}").strip("_")
+
+
+@pytest.fixture
+def running_node(namespace, tmp_path):
+    """The vilasr node (replay backend, camera 'front') running in ``namespace``; yields (process, node name)."""
+    from node_harness import start_node, stop_node
+
+    process = start_node(namespace, tmp_path)
+    yield process, f"/{namespace}/vilasr"
+    stop_node(process)

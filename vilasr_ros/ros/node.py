@@ -62,8 +62,10 @@ from vilasr_ros.worker import QueryWorker, WorkerBusy, WorkerStopped
 
 NODE_NAME = "vilasr"
 DIAGNOSTICS_PERIOD_S = 1.0
+EXECUTOR_SPARE_THREADS = 4  # pose subscription, timers, lifecycle / parameter services, a refused caller
 RESULT_GRACE_S = 5.0  # waited beyond a query's timeout for the worker to hand back its outcome
 RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
+SERVICE_QOS = QoSProfile(depth=50, reliability=QoSReliabilityPolicy.RELIABLE)  # requests beyond the queue get "busy"
 PHASE_DRAWING = SpatialQueryAction.Feedback.PHASE_DRAWING
 PHASE_REASONING = SpatialQueryAction.Feedback.PHASE_REASONING
 
@@ -91,7 +93,7 @@ class VilasrNode(LifecycleNode):
 
         self._query_group = ReentrantCallbackGroup()
         self._service = self.create_service(
-            SpatialQuery, "~/query", self._on_query_service, callback_group=self._query_group
+            SpatialQuery, "~/query", self._on_query_service, qos_profile=SERVICE_QOS, callback_group=self._query_group
         )
         self._action = ActionServer(
             self,
@@ -203,6 +205,12 @@ class VilasrNode(LifecycleNode):
         self.get_logger().error(f"error in state {state.label}; releasing everything")
         self.release()
         return TransitionCallbackReturn.SUCCESS
+
+    def executor_threads(self) -> int:
+        """Threads the executor needs so that nothing waits on a blocked query caller: one per caller
+        the worker admits (running + queued), one per camera, and a few for poses, timers and services."""
+        settings = self._settings
+        return settings.node.query.queue_size + 1 + len(settings.cameras) + EXECUTOR_SPARE_THREADS
 
     def release(self) -> None:
         """Stop everything and free the model (used on exit)."""
@@ -361,7 +369,7 @@ def main(args: list[str] | None = None) -> int:
         rclpy.logging.get_logger(NODE_NAME).fatal(f"invalid parameter: {error}")
         rclpy.try_shutdown()
         return 2
-    executor = MultiThreadedExecutor()
+    executor = MultiThreadedExecutor(num_threads=node.executor_threads())
     executor.add_node(node)
     try:
         executor.spin()
