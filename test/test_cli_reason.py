@@ -129,3 +129,30 @@ def test_camera_data_options_are_checked(tmp_path, images):
     bad_info.write_text("image_width: 640\n")
     not_calibration = reason("--image", images[0], "--camera-info", str(bad_info), *common)
     assert not_calibration.returncode == 2 and "is not a camera_calibration YAML" in not_calibration.stderr
+
+
+def test_reason_on_a_keyframe_folder_uses_its_depth_calibration_and_poses(tmp_path):
+    from vilasr_ros.keyframes.folder import write_keyframes
+    from vilasr_ros.keyframes.frames import CameraIntrinsics, Frame, Pose
+
+    k = np.array([[300.0, 0, 320], [0, 300.0, 240], [0, 0, 1]])
+    frames = [
+        Frame(camera="front", stamp_ns=n * 10**9, frame_id="front_optical",
+              rgb=np.random.default_rng(n).integers(0, 256, (480, 640, 3), dtype=np.uint8),
+              depth=np.full((480, 640), 2000, np.uint16), intrinsics=CameraIntrinsics(k=k, width=640, height=480),
+              pose=Pose((float(n), 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), "map"))
+        for n in range(2)
+    ]
+    write_keyframes(frames, tmp_path / "keyframes")
+    transcript = tmp_path / "t.json"
+    transcript.write_text(json.dumps([
+        "<think> The sign, twice. </think> Action: Object Mapper\n```json\n"
+        '[{"index": 2, "bbox_2d": [302, 218, 342, 258], "label": "sign"}]\n```',
+        "<think> Done. </think> Action: Answer\n<answer> 2 m </answer>",
+    ]))
+    result = reason("--keyframes", str(tmp_path / "keyframes"), "--question", "Where is the sign?", "--backend", "replay",
+                    "--transcript", str(transcript), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    (sign,) = json.loads((tmp_path / "out" / "result.json").read_text())["estimates"]
+    assert sign["valid_3d"] and sign["source_index"] == 2
+    assert sign["position"] == pytest.approx([1.0, 0.0, 2.0], abs=0.02)  # drawn on the second keyframe, 1 m further

@@ -3,6 +3,7 @@
     vilasr-ros node [--params-file F] [--namespace NS] [--model M] [--use-sim-time] [--ros-args ...]
     vilasr-ros ask "question" [--option "A. ..."]... [--service /vilasr/query]
     vilasr-ros reason --image A.png [--image B.png]... --question "..." --out DIR [--backend ...]
+    vilasr-ros ingest SOURCE [--params-file F] --out DIR [--camera NAME] [--max-keyframes N]
 
 ROS imports happen inside the sub-commands that need them, so ``--help``
 works, and a missing ROS install gets a clear message.
@@ -44,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the service and the answer")
 
     reason = commands.add_parser("reason", help="run the drawing-reasoning loop on image files (no ROS)")
-    reason.add_argument("--image", action="append", required=True, help="an image file, in conversation order (repeat)")
+    sources = reason.add_mutually_exclusive_group(required=True)
+    sources.add_argument("--image", action="append", help="an image file, in conversation order (repeat)")
+    sources.add_argument(
+        "--keyframes", help="a keyframe folder written by `vilasr-ros ingest` (images with depth, calibration, poses)"
+    )
     reason.add_argument("--question", required=True)
     reason.add_argument("--option", action="append", default=[], help="a multiple-choice option (repeat)")
     reason.add_argument("--answer-type", choices=[t.value for t in AnswerType], default=AnswerType.AUTO.value)
@@ -78,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     reason.add_argument("--target-frame", default="map", help="frame of the 3D estimates (default: map)")
     reason.add_argument("--depth-scale", type=float, default=0.001, help="metres per unit of 16-bit depth")
     reason.add_argument("--out", required=True, help="directory for result.json and the drawn images")
+
+    from vilasr_ros.ingest import add_ingest_arguments
+
+    ingest = commands.add_parser(
+        "ingest", help="read a recorded run (MCAP rosbag2) or a folder of RGB(-D) frames into a keyframe folder (no ROS)"
+    )
+    add_ingest_arguments(ingest)
     return parser
 
 
@@ -108,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "reason":
         return reason_command(args)
+    if args.command == "ingest":
+        from vilasr_ros.ingest import run_ingest
+
+        return run_ingest(args)
     if args.command == "node":
         try:
             from vilasr_ros.ros.node import main as node_main
@@ -138,6 +154,7 @@ def reason_command(args: argparse.Namespace) -> int:
     import cv2
 
     from vilasr_ros.geometry import estimate_drawings
+    from vilasr_ros.keyframes.folder import read_keyframes
     from vilasr_ros.keyframes.frames import KeyframeError
     from vilasr_ros.reasoning.backend import BackendError
     from vilasr_ros.reasoning.engine import ReasoningEngine, ReasoningError
@@ -149,16 +166,23 @@ def reason_command(args: argparse.Namespace) -> int:
         print(f"vilasr-ros reason: {message}", file=sys.stderr)
         return 2
 
-    images = []
-    for path in args.image:
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
-        if image is None:
-            return fail(f"cannot read image {path} (missing, or not an image format OpenCV reads)")
-        images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-    try:
-        frames = _camera_frames(args, images)
-    except (KeyframeError, ValueError) as error:
-        return fail(str(error))
+    if args.keyframes:
+        try:
+            frames = read_keyframes(args.keyframes)
+        except KeyframeError as error:
+            return fail(str(error))
+        images = [frame.rgb for frame in frames]
+    else:
+        images = []
+        for path in args.image:
+            image = cv2.imread(path, cv2.IMREAD_COLOR)
+            if image is None:
+                return fail(f"cannot read image {path} (missing, or not an image format OpenCV reads)")
+            images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        try:
+            frames = _camera_frames(args, images)
+        except (KeyframeError, ValueError) as error:
+            return fail(str(error))
     try:
         query = resolve_request(
             QueryRequest(question=args.question, options=tuple(args.option), answer_type=AnswerType(args.answer_type)),

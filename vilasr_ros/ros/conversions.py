@@ -6,18 +6,14 @@ import json
 import math
 import time
 
-import numpy as np
 from builtin_interfaces.msg import Duration, Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Vector3
-from geometry_msgs.msg import Pose as PoseMsg
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from sensor_msgs.msg import Image
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from vilasr_ros.geometry import OBJECT, SpatialEstimate
-from vilasr_ros.imaging import colour_from_compressed, colour_from_raw, depth_from_compressed, depth_from_raw
-from vilasr_ros.keyframes.frames import CameraIntrinsics, Pose
 from vilasr_ros.keyframes.store import StoreStats
 from vilasr_ros.msg import ObjectDistance, ReasoningTurn, SpatialEstimate as SpatialEstimateMsg, SpatialEstimateArray
 from vilasr_ros.pipeline import QueryOutcome
@@ -36,45 +32,6 @@ def seconds_to_duration(seconds: float) -> Duration:
     """Seconds (>= 0) as a builtin_interfaces/Duration."""
     nanoseconds = max(0, round(seconds * 1e9))
     return Duration(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
-
-
-def stamp_to_ns(stamp: Time) -> int:
-    """A builtin_interfaces/Time in integer nanoseconds."""
-    return stamp.sec * 1_000_000_000 + stamp.nanosec
-
-
-def colour_from_msg(msg: Image | CompressedImage) -> np.ndarray:
-    """An Image or CompressedImage as RGB uint8 (raises ImageConversionError naming the encoding)."""
-    if isinstance(msg, CompressedImage):
-        return colour_from_compressed(msg.format, msg.data)
-    return colour_from_raw(msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian), msg.data)
-
-
-def depth_from_msg(msg: Image | CompressedImage) -> np.ndarray:
-    """A depth Image (16UC1 / 32FC1) or compressedDepth CompressedImage as uint16 or float32 metres."""
-    if isinstance(msg, CompressedImage):
-        return depth_from_compressed(msg.format, msg.data)
-    return depth_from_raw(msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian), msg.data)
-
-
-def intrinsics_from_msg(msg: CameraInfo) -> CameraIntrinsics:
-    """sensor_msgs/CameraInfo as CameraIntrinsics (raises KeyframeError when it is not a calibration)."""
-    return CameraIntrinsics(
-        k=np.array(msg.k, dtype=np.float64).reshape(3, 3),
-        width=int(msg.width),
-        height=int(msg.height),
-        distortion=tuple(float(value) for value in msg.d),
-        distortion_model=msg.distortion_model or "plumb_bob",
-    )
-
-
-def pose_from_msg(msg: PoseMsg, frame_id: str) -> Pose:
-    """geometry_msgs/Pose in ``frame_id`` as a Pose (raises KeyframeError when not finite)."""
-    return Pose(
-        (msg.position.x, msg.position.y, msg.position.z),
-        (msg.orientation.x, msg.orientation.y, msg.orientation.z, msg.orientation.w),
-        frame_id,
-    )
 
 
 def ns_to_stamp(nanoseconds: int) -> Time:

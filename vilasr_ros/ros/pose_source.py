@@ -15,10 +15,10 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
+from vilasr_ros import message_fields
 from vilasr_ros.config import PoseConfig
 from vilasr_ros.keyframes.frames import KeyframeError, Pose
-from vilasr_ros.keyframes.sync import PoseHistory, compose
-from vilasr_ros.ros.conversions import pose_from_msg, stamp_to_ns
+from vilasr_ros.keyframes.pairing import TopicPoses
 
 
 class PoseSource(Protocol):
@@ -69,8 +69,7 @@ class TopicPoseSource:
 
     def __init__(self, node: Node, config: PoseConfig, kind: str, callback_group) -> None:
         self._node = node
-        self._history = PoseHistory(max_gap_ns=round(config.max_gap * 1e9))
-        self._latest: Pose | None = None
+        self._poses = TopicPoses(config.max_gap)
         message_type = Odometry if kind == "odometry" else PoseStamped
         self._subscription = node.create_subscription(
             message_type, config.topic, self._on_pose, qos_profile_sensor_data, callback_group=callback_group
@@ -79,21 +78,17 @@ class TopicPoseSource:
     def _on_pose(self, msg: Odometry | PoseStamped) -> None:
         pose_msg = msg.pose.pose if isinstance(msg, Odometry) else msg.pose
         try:
-            pose = pose_from_msg(pose_msg, msg.header.frame_id or "odom")
+            pose = message_fields.pose(pose_msg, msg.header.frame_id or "odom")
         except KeyframeError as error:
             self._node.get_logger().warning(f"ignoring pose: {error}", throttle_duration_sec=5.0)
             return
-        self._history.add(stamp_to_ns(msg.header.stamp), pose)
-        self._latest = pose
+        self._poses.add(message_fields.stamp_ns(msg.header.stamp), pose)
 
     def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
-        if extrinsic is None:
-            return None
-        base = self._history.at(stamp_ns)
-        return None if base is None else compose(base, extrinsic)
+        return self._poses.camera_pose(camera_frame, stamp_ns, extrinsic)
 
     def base_pose(self) -> Pose | None:
-        return self._latest
+        return self._poses.latest
 
     def close(self) -> None:
         self._node.destroy_subscription(self._subscription)

@@ -1,0 +1,128 @@
+"""One camera's colour frames paired with depth, calibration and pose as messages arrive, live or from a bag.
+
+A colour frame is paired with the depth image of nearest stamp within the
+depth tolerance and with the latest camera_info. It waits (at most twice the
+tolerance plus 0.1 s after its arrival, and while at most ``MAX_PENDING``
+frames wait) for a depth image or the first camera_info that arrives after it,
+then goes on without them. Its pose is looked up when it is released. Arrival
+times are passed in (``time.monotonic()`` live, the log time of a recording),
+so a recorded run is paired exactly as the live node would have paired it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from vilasr_ros.config import CameraConfig
+from vilasr_ros.keyframes.frames import CameraIntrinsics, Frame, Pose
+from vilasr_ros.keyframes.sync import PoseHistory, StampedBuffer, compose
+
+DEPTH_BUFFER = 30
+MAX_PENDING = 5  # colour frames waiting for depth / camera_info; more go on without them
+
+# (camera optical frame, stamp in ns, the camera's extrinsic in the base frame) -> pose in a fixed frame
+PoseLookup = Callable[[str, int, Pose | None], Pose | None]
+
+
+class FramePairing:
+    """Turns one camera's colour, depth and camera_info arrivals into frames ready for the keyframe store."""
+
+    def __init__(self, config: CameraConfig, depth_tolerance: float, base_frame: str, camera_pose: PoseLookup) -> None:
+        self.config = config
+        self._camera_pose = camera_pose
+        self._depth_tolerance_ns = round(depth_tolerance * 1e9)
+        self._wait_s = 2 * depth_tolerance + 0.1
+        self._depth: StampedBuffer[np.ndarray] = StampedBuffer(DEPTH_BUFFER)
+        self._pending: list[_PendingFrame] = []
+        self._intrinsics: CameraIntrinsics | None = None
+        extrinsic = config.extrinsic_values()
+        self._extrinsic = Pose(extrinsic[0], extrinsic[1], base_frame) if extrinsic else None
+
+    def add_camera_info(self, intrinsics: CameraIntrinsics, now: float) -> list[Frame]:
+        """Use ``intrinsics`` from now on; returns the frames that were waiting only for them."""
+        self._intrinsics = intrinsics
+        return self._release(now, flush_stale=False)
+
+    def add_depth(self, stamp_ns: int, depth: np.ndarray, now: float) -> list[Frame]:
+        """Keep a depth image for pairing; returns the frames that were waiting for it."""
+        self._depth.add(stamp_ns, depth)
+        return self._release(now, flush_stale=False)
+
+    def add_colour(self, stamp_ns: int, header_frame_id: str, rgb: np.ndarray, now: float) -> list[Frame]:
+        """Queue a colour frame; returns the frames ready now (it, when nothing is missing, and stale ones)."""
+        frame_id = self.config.frame_id or header_frame_id or self.config.name
+        self._pending.append(_PendingFrame(stamp_ns, frame_id, rgb, now))
+        return self._release(now, flush_stale=True)
+
+    def flush(self) -> list[Frame]:
+        """Every waiting frame, with whatever it could be paired with (the end of a recording)."""
+        frames = [self._frame(pending, self._nearest_depth(pending)) for pending in self._pending]
+        self._pending = []
+        return frames
+
+    def _release(self, now: float, flush_stale: bool) -> list[Frame]:
+        ready, waiting = [], []
+        for pending in self._pending:
+            depth = self._nearest_depth(pending)
+            missing = (bool(self.config.depth_topic) and depth is None) or (
+                bool(self.config.camera_info_topic) and self._intrinsics is None
+            )
+            give_up = flush_stale and now - pending.received > self._wait_s
+            if missing and not give_up and len(self._pending) <= MAX_PENDING:
+                waiting.append(pending)
+            else:
+                ready.append(self._frame(pending, depth))
+        self._pending = waiting
+        return ready
+
+    def _nearest_depth(self, pending: _PendingFrame) -> np.ndarray | None:
+        return self._depth.nearest(pending.stamp_ns, self._depth_tolerance_ns) if self.config.depth_topic else None
+
+    def _frame(self, pending: _PendingFrame, depth: np.ndarray | None) -> Frame:
+        return Frame(
+            camera=self.config.name,
+            stamp_ns=pending.stamp_ns,
+            frame_id=pending.frame_id,
+            rgb=pending.rgb,
+            depth=depth,
+            depth_scale=self.config.depth_scale,
+            intrinsics=self._intrinsics,
+            pose=self._camera_pose(pending.frame_id, pending.stamp_ns, self._extrinsic),
+        )
+
+
+@dataclass(frozen=True)
+class _PendingFrame:
+    """A converted colour frame waiting (briefly) for its depth image or calibration."""
+
+    stamp_ns: int
+    frame_id: str
+    rgb: np.ndarray
+    received: float  # arrival time in seconds (monotonic clock live, log time offline)
+
+
+class TopicPoses:
+    """Base poses from an odometry or pose topic, interpolated to a frame's stamp and composed with the
+    camera's extrinsic (its optical frame in the base frame); a :data:`PoseLookup` as ``camera_pose``."""
+
+    def __init__(self, max_gap: float) -> None:
+        self._history = PoseHistory(max_gap_ns=round(max_gap * 1e9))
+        self.latest: Pose | None = None
+
+    def add(self, stamp_ns: int, base_pose: Pose) -> None:
+        self._history.add(stamp_ns, base_pose)
+        self.latest = base_pose
+
+    def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
+        if extrinsic is None:
+            return None
+        base = self._history.at(stamp_ns)
+        return None if base is None else compose(base, extrinsic)
+
+
+def no_pose(camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> None:
+    """The :data:`PoseLookup` of a run without poses: frames stay 2D."""
+    return None
