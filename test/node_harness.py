@@ -53,6 +53,9 @@ def start_node(namespace: str, tmp_path: Path, *overrides: str) -> subprocess.Po
 
 
 def stop_node(process: subprocess.Popen) -> tuple[int, str]:
+    """SIGINT the node and return (exit code, output); a node already stopped returns (code, "")."""
+    if process.returncode is not None:
+        return process.returncode, ""
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
     try:

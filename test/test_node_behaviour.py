@@ -298,3 +298,8 @@ def test_a_flood_of_malformed_requests_and_images_does_not_hurt_the_node(ros_nod
     # ... and it still answers a good question from good frames.
     Camera(ros_node, namespace).publish(3)
     assert call_query(ros_node, f"{node_name}/query", build_request("How far?"), WAIT).success
+    code, output = stop_node(process)
+    assert code == 0 and "Traceback" not in output
+    # Bad messages are logged with their reason, rate-limited (at most one line per reason every 5 s).
+    assert "camera front: dropping image on front/image_raw:" in output
+    assert output.count("dropping image on") < 20
