@@ -27,6 +27,7 @@ BACKEND_KINDS = ("transformers", "openai", "replay")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
 QUANTIZATIONS = ("none", "4bit", "8bit")
+PROMPT_STYLES = ("images", "video")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,11 @@ class EngineConfig:
     top_p: float = _param(0.9, "Nucleus sampling threshold (reference: 0.9).")
     max_new_tokens: int = _param(2048, "Tokens the model may generate in one turn.")
     seed: int = _param(-1, "Sampling seed; -1 draws a fresh seed per query.")
+    prompt_style: str = _param(
+        "images",
+        "How keyframes are announced: images (indexed images, as in the reference's multi-image evaluation) or "
+        "video (frames of a video, as in its VSI-Bench evaluation).",
+    )
 
     def __post_init__(self) -> None:
         _check_at_least("engine.max_turns", self.max_turns, 1)
@@ -103,6 +109,7 @@ class EngineConfig:
             raise ConfigError(f"engine.temperature must be >= 0, got {self.temperature}")
         if not (0.0 < self.top_p <= 1.0):
             raise ConfigError(f"engine.top_p must be in (0, 1], got {self.top_p}")
+        _check_choice("engine.prompt_style", self.prompt_style, PROMPT_STYLES)
 
 
 @dataclass(frozen=True)

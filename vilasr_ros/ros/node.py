@@ -145,7 +145,7 @@ class VilasrNode(LifecycleNode):
         self._store = KeyframeStore(config.keyframes, cameras=config.cameras.names)
         self._pipeline = QueryPipeline(
             self._store,
-            ReasoningEngine(backend, config.engine),
+            ReasoningEngine(backend, config.engine, video=config.engine.prompt_style == "video"),
             config.frames,
             config.geometry,
             base_pose=self._base_pose,
