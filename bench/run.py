@@ -1,21 +1,32 @@
-"""`make bench`: measure the real code paths and write bench/results.json (+ results.md).
+"""`make bench`: measure the real code paths and write bench/results.json, results.md and results.png.
 
     python bench/run.py [--out bench/results.json] [--repeats N]
 
-Top-level numeric keys (tools read them); every figure is measured here, now.
+Top-level numeric keys (tools read them); every figure is measured here, now:
+keyframe ingestion of 1280x720 RGB-D frames (bench/ingest_bench.py, in
+subprocesses, also pinned to one core), the drawing loop's own overhead
+(replay backend), incremental vs re-prefill work and time (tiny Qwen2.5-VL,
+teacher-forced 10-turn transcript), and the node's ~/query service as a
+separate process (bench/service_bench.py: round trip with 16 keyframes, 8
+concurrent clients, peak memory). Non-numeric context sits under
+``machine`` (hardware, versions, commit) and ``details`` (raw samples and
+per-part breakdowns).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +35,13 @@ from vilasr_ros.config import EngineConfig
 from vilasr_ros.reasoning.engine import ReasoningEngine
 from vilasr_ros.reasoning.replay_backend import ReplayBackend
 from vilasr_ros.reasoning.synthetic import drawing_transcript
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+import descriptions  # noqa: E402
+import plot  # noqa: E402
+import service_bench  # noqa: E402
 
 TURNS = 10
 QUESTION = "Which object is closer to the door?"
@@ -88,44 +106,186 @@ def incremental_vs_reprefill(repeats: int) -> dict[str, float]:
     return figures
 
 
+def ingest(frames: int) -> tuple[dict[str, float], dict]:
+    """bench/ingest_bench.py in subprocesses: default threads, then one core with one thread everywhere."""
+    runs = {}
+    for label, extra in (("default_threads", []), ("one_core", ["--one-core"])):
+        environment = dict(os.environ)
+        if extra:
+            environment.update({variable: "1" for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+        completed = subprocess.run(
+            [sys.executable, str(BENCH_DIR / "ingest_bench.py"), "--frames", str(frames), *extra],
+            capture_output=True, text=True, env=environment, timeout=300,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"ingest_bench.py {' '.join(extra)} failed:\n{completed.stderr[-2000:]}")
+        runs[label] = json.loads(completed.stdout.strip().splitlines()[-1])
+    both, one = runs["default_threads"], runs["one_core"]
+    cameras_hz = 4 * 30  # four 30 Hz cameras
+    per_frame_ms = one["default"]["mean_ms"] + one["deserialization"]["mean_ms"]  # every message is deserialized
+    figures = {
+        "ingest_ms_per_720p_frame": both["scored"]["median_ms"],
+        "ingest_offer_ms_per_720p_frame": both["scored"]["offer_median_ms"],
+        "ingest_conversion_ms_per_720p_frame": both["scored"]["conversion_median_ms"],
+        "ingest_ms_per_720p_frame_default_config": both["default"]["median_ms"],
+        "ingest_ms_per_720p_frame_one_core": one["scored"]["median_ms"],
+        "ingest_fps_one_core": one["scored"]["fps"],
+        "ingest_fps_one_core_default_config": one["default"]["fps"],
+        "ingest_deserialize_ms_per_720p_frame": one["deserialization"]["median_ms"],
+        "ingest_core_share_4_cameras_30hz": cameras_hz * per_frame_ms / 1e3,
+    }
+    return figures, runs
+
+
+def service(calls: int, clients: int, calls_per_client: int) -> tuple[dict[str, float], dict]:
+    """The node as a separate process (replay backend, 16 keyframes): round trips, 8 clients, memory."""
+    measured = service_bench.run(sequential_calls=calls, clients=clients, calls_per_client=calls_per_client)
+    sequential, concurrent = measured["sequential"], measured["concurrent"]
+    figures = {
+        "service_overhead_ms": sequential["round_trip_median_ms"],
+        "service_node_latency_ms": sequential["node_latency_median_ms"],
+        "service_transport_ms": sequential["transport_median_ms"],
+        "service_pipeline_ms": measured["pipeline_in_process"]["median_ms"],
+        "service_call_query_ms": measured["fresh_client"]["median_ms"],
+        "latency_p50_ms_8_clients": concurrent["round_trip"]["p50_ms"],
+        "latency_p90_ms_8_clients": concurrent["round_trip"]["p90_ms"],
+        "latency_p99_ms_8_clients": concurrent["round_trip"]["p99_ms"],
+        "latency_max_ms_8_clients": concurrent["round_trip"]["max_ms"],
+        "node_latency_p50_ms_8_clients": concurrent["node_latency_p50_ms"],
+        "queries_per_s_8_clients": concurrent["queries_per_s"],
+        "calls_8_clients": concurrent["calls"],
+        "busy_8_clients": concurrent["busy"],
+        "failed_8_clients": concurrent["failed"],
+        "peak_rss_mb": measured["node_peak_rss_mb"],
+        "peak_rss_mb_client": concurrent["client_peak_rss_mb_max"],
+    }
+    return figures, measured
+
+
+def commit() -> str:
+    """The checked-out commit, read from .git (no git command is run)."""
+    git = REPO / ".git"
+    try:
+        if git.is_file():  # a worktree: "gitdir: <path>"
+            git = Path(git.read_text().split(":", 1)[1].strip())
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head[:12]
+        ref = head.split(":", 1)[1].strip()
+        if (git / ref).is_file():
+            return (git / ref).read_text().strip()[:12]
+        for line in (git / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + ref):
+                return line.split()[0][:12]
+    except (OSError, IndexError):
+        pass
+    return "unknown"
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def machine() -> dict[str, str]:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    import cv2
     import torch
 
+    cpu = "unknown"
+    memory = "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:"))
+        memory = f"{kib / 2**20:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    try:
+        from rclpy.utilities import get_rmw_implementation_identifier
+
+        rmw = get_rmw_implementation_identifier()
+    except Exception:  # noqa: BLE001 - context only
+        rmw = "unknown"
     return {
-        "commit": commit or "unknown",
-        "python": platform.python_version(),
-        "platform": platform.platform(),
+        "commit": commit(),
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        "cpu": cpu,
         "cpu_count": str(os.cpu_count()),
+        "memory": memory,
+        "gpu": "none" if not torch.cuda.is_available() else torch.cuda.get_device_name(0),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
         "torch": torch.__version__,
         "torch_threads": str(torch.get_num_threads()),
+        "transformers": _version("transformers"),
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+        "rclpy": _version("rclpy"),
+        "ros_distro": os.environ.get("ROS_DISTRO", "kilted (PyPI wheels)"),
+        "rmw": rmw,
     }
 
 
 def write_markdown(results: dict, path: Path) -> None:
-    lines = ["| metric | value |", "|---|---|"]
+    lines = [
+        "# `make bench` results",
+        "",
+        f"Commit `{results['machine']['commit']}`, {results['machine']['date_utc']} UTC, "
+        f"{results['bench_wall_s']:.0f} s wall time. Every figure was measured by `bench/run.py` on the machine below.",
+        "",
+        "| metric | value | meaning |",
+        "|---|---|---|",
+    ]
     for key, value in results.items():
-        if isinstance(value, (int, float)):
-            lines.append(f"| `{key}` | {value:.4g} |")
-    lines.append("")
-    lines.append("Machine: " + ", ".join(f"{k} {v}" for k, v in results["machine"].items()))
-    path.write_text("\n".join(lines) + "\n")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            shown = f"{value:d}" if isinstance(value, int) else f"{value:.4g}"
+            lines.append(f"| `{key}` | {shown} | {descriptions.describe(key)} |")
+    lines += ["", "Machine:", ""]
+    lines += [f"- {key}: {value}" for key, value in results["machine"].items()]
+    lines += ["", "![bench/results.png](results.png)", ""]
+    path.write_text("\n".join(lines))
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")  # unwinds through every finally: processes are stopped
+
+
+def peak_rss_mb_self() -> float:
+    return service_bench.vm_hwm_mb()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results.json"))
+    parser.add_argument("--out", default=str(BENCH_DIR / "results.json"))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--ingest-frames", type=int, default=300, help="frames per ingestion configuration")
+    parser.add_argument("--service-calls", type=int, default=30, help="sequential service calls")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--calls-per-client", type=int, default=10)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    started = time.monotonic()
 
     results: dict = {}
+    details: dict = {}
+    figures, details["ingest"] = ingest(args.ingest_frames)
+    results.update(figures)
     results.update(loop_overhead(args.repeats))
     results.update(incremental_vs_reprefill(max(1, args.repeats // 2)))
+    figures, details["service"] = service(args.service_calls, args.clients, args.calls_per_client)
+    results.update(figures)
+    results["peak_rss_mb_bench"] = peak_rss_mb_self()
+    results["bench_wall_s"] = time.monotonic() - started
     results["machine"] = machine()
+    results["details"] = details
     out = Path(args.out)
     out.write_text(json.dumps(results, indent=2) + "\n")
     write_markdown(results, out.with_suffix(".md"))
-    print(json.dumps(results, indent=2))
+    plot.draw(results, out.with_suffix(".png"))
+    printed = {key: value for key, value in results.items() if key != "details"}
+    print(json.dumps(printed, indent=2))
+    print(f"wrote {out}, {out.with_suffix('.md')}, {out.with_suffix('.png')} in {results['bench_wall_s']:.0f} s")
     return 0
 
 
