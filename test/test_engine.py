@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from vilasr_ros.config import EngineConfig
 from vilasr_ros.query import AnswerType
-from vilasr_ros.reasoning import engine as stops
 from vilasr_ros.reasoning.backend import Backend, BackendError, ChatImage, Generation, Session
 from vilasr_ros.reasoning.drawing import Box, Line
 from vilasr_ros.reasoning.engine import ReasoningEngine, ReasoningError

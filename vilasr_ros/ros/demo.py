@@ -40,7 +40,6 @@ from vilasr_ros.action import SpatialQuery as SpatialQueryAction
 from vilasr_ros.query import AnswerType
 from vilasr_ros.reasoning.images import smart_resize
 from vilasr_ros.ros.client import build_request, call_query
-from vilasr_ros.srv import SpatialQuery
 
 NAMESPACE = "demo"
 KEYFRAMES = 1  # the robot stands still: one view suffices, and the scripted trace's image indices assume it
