@@ -5,17 +5,23 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
+import pytest
 
 from vilasr_ros import demo_scene
 
 
-def test_scene_projection_matches_the_rendered_depth():
-    rgb, depth = demo_scene.render()
+@pytest.mark.parametrize("robot", [demo_scene.RobotPose(), *demo_scene.trajectory(3)])
+def test_scene_projection_matches_the_rendered_image_and_depth(robot):
+    rgb, depth = demo_scene.render(robot)
     for item in demo_scene.OBJECTS:
-        x1, y1, x2, y2 = demo_scene.box_of(item)
-        u, v = int((x1 + x2) / 2), int((y1 + y2) / 2)
-        assert abs(depth[v, u] / 1000 - item.near_face_x) < 0.01, item.label
-        assert tuple(rgb[v, u]) != (0, 0, 0)
+        x1, y1, x2, y2 = demo_scene.box_of(item, robot)
+        u, v = (x1 + x2) / 2, (y1 + y2) / 2
+        point = demo_scene.surface_point(u, v, depth, robot)
+        (cx, cy, cz), (sx, sy, sz) = item.centre, item.size
+        inside = [abs(p - c) <= s / 2 + 0.02 for p, c, s in zip(point, (cx, cy, cz), (sx, sy, sz))]
+        assert all(inside), (item.label, point)  # the box centre's pixel shows the object itself
+        assert np.argmax(rgb[int(v), int(u)]) == np.argmax(item.colour), item.label  # shaded, same hue
 
 
 def test_demo_runs_and_its_estimates_match_the_ground_truth(tmp_path):
@@ -26,9 +32,10 @@ def test_demo_runs_and_its_estimates_match_the_ground_truth(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     output = result.stdout
     assert "SCRIPTED reasoning trace" in output  # says plainly that no model ran
-    assert re.findall(r"^A: (.*?) ", output, re.MULTILINE) == ["3.0", "B", "A"]
+    assert re.findall(r"^A: (.*?) ", output, re.MULTILINE) == ["2.8", "B", "A"]
     errors = [float(e) for e in re.findall(r"\)\s+(\d+\.\d+) m$", output, re.MULTILINE)]
     assert len(errors) == 7 and max(errors) < 0.05  # 2 + 2 + 3 objects
     assert "feedback: turn 1 drawing Object Mapper" in output
     images = sorted(tmp_path.glob("annotated_*.png"))
     assert len(images) == 4 and cv2.imread(str(images[0])).shape == (476, 644, 3)
+    assert cv2.imread(str(tmp_path / "summary.png")).shape[0] == 620

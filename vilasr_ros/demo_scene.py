@@ -1,10 +1,10 @@
-"""A small synthetic room with known geometry, rendered as an RGB-D camera sees it (no ROS).
+"""A small synthetic room with known geometry, rendered as a robot's RGB-D camera sees it (no ROS).
 
-The robot stands at the origin of ``odom`` facing +x; its camera is 0.6 m up.
-Boxes of known size and colour stand on the floor in front of a wall. The
-renderer ray-casts the scene (numpy), so colour, depth and the projection of
-every object are exact: the demo compares the node's estimates with this
-ground truth.
+The robot drives in ``odom`` (x forward at the start, y left, z up); its camera
+looks forward 0.6 m up. Boxes of known size and colour stand on the floor in
+front of a wall. The renderer ray-casts the scene (numpy), so colour, depth and
+the projection of every object are exact: the demo compares the node's
+estimates with this ground truth.
 """
 
 from __future__ import annotations
@@ -50,14 +50,44 @@ def camera_matrix() -> np.ndarray:
     return np.array([[FOCAL, 0.0, WIDTH / 2], [0.0, FOCAL, HEIGHT / 2], [0.0, 0.0, 1.0]])
 
 
-def render() -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class RobotPose:
+    """The robot base in odom: position (m) and heading (rad, counter-clockwise from +x)."""
+
+    x: float = 0.0
+    y: float = 0.0
+    yaw: float = 0.0
+
+    @property
+    def quaternion(self) -> tuple[float, float, float, float]:
+        return (0.0, 0.0, math.sin(self.yaw / 2), math.cos(self.yaw / 2))
+
+    def to_base(self, point: tuple[float, float, float]) -> tuple[float, float, float]:
+        """A point in odom, in this base frame."""
+        dx, dy = point[0] - self.x, point[1] - self.y
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        return (c * dx + s * dy, -s * dx + c * dy, point[2])
+
+
+def trajectory(steps: int) -> list[RobotPose]:
+    """The demo drive: from 1.5 m back, turning slightly left, to a stop 0.3 m in front of the start."""
+    poses = []
+    for step in range(steps):
+        f = step / max(1, steps - 1)
+        poses.append(RobotPose(x=-1.5 + 1.8 * f, y=-0.4 + 0.4 * f, yaw=math.radians(12) * (1 - f)))
+    return poses
+
+
+def render(robot: RobotPose = RobotPose()) -> tuple[np.ndarray, np.ndarray]:
     """The camera's view: RGB uint8 (H, W, 3) and depth uint16 millimetres along the optical axis."""
     u, v = np.meshgrid(np.arange(WIDTH) + 0.5, np.arange(HEIGHT) + 0.5)
-    # Ray directions in the base frame: forward x, left y = -(u - cx), up z = -(v - cy).
-    dx = np.ones_like(u)
-    dy = -(u - WIDTH / 2) / FOCAL
+    # Ray directions in the base frame (forward x, left y = -(u - cx), up z = -(v - cy)), turned into odom;
+    # the forward component stays 1, so a ray's parameter t is the depth along the optical axis.
+    forward, left = np.ones_like(u), -(u - WIDTH / 2) / FOCAL
+    c, s = math.cos(robot.yaw), math.sin(robot.yaw)
+    dx, dy = c * forward - s * left, s * forward + c * left
     dz = -(v - HEIGHT / 2) / FOCAL
-    origin = np.array([0.0, 0.0, CAMERA_HEIGHT])
+    origin = np.array([robot.x, robot.y, CAMERA_HEIGHT])
     distance = np.full(u.shape, np.inf)  # along x (the optical axis): depth
     rgb = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
 
@@ -68,15 +98,15 @@ def render() -> tuple[np.ndarray, np.ndarray]:
 
     with np.errstate(divide="ignore", invalid="ignore"):
         floor_t = np.where(dz < 0, -origin[2] / dz, np.inf)
-        fx, fy = floor_t * dx, floor_t * dy
+        fx, fy = origin[0] + floor_t * dx, origin[1] + floor_t * dy
         checker = ((np.floor(fx * 2) + np.floor(fy * 2)) % 2).astype(np.uint8)
         floor_colour = np.stack([140 + 40 * checker, 120 + 40 * checker, 100 + 30 * checker], axis=-1).astype(np.uint8)
         paint(np.isfinite(floor_t), floor_t, floor_colour)
-        wall_t = np.full(u.shape, WALL_X)
-        wy, wz = wall_t * dy, origin[2] + wall_t * dz
+        wall_t = np.where(dx > 0, (WALL_X - origin[0]) / dx, np.inf)
+        wy, wz = origin[1] + wall_t * dy, origin[2] + wall_t * dz
         stripes = ((np.floor(wy * 4) % 2) * 25).astype(np.uint8)
         wall_colour = np.stack([200 - stripes, 195 - stripes, 180 - stripes], axis=-1).astype(np.uint8)
-        paint(wz >= 0, wall_t, wall_colour)
+        paint(np.isfinite(wall_t) & (wz >= 0), wall_t, wall_colour)
         for item in OBJECTS:
             (cx, cy, cz), (sx, sy, sz) = item.centre, item.size
             t_near = np.full(u.shape, -np.inf)
@@ -95,23 +125,29 @@ def render() -> tuple[np.ndarray, np.ndarray]:
     return rgb, depth
 
 
-def project(point_base: tuple[float, float, float]) -> tuple[float, float]:
-    """A point in the base / odom frame -> pixel (u, v) of the camera."""
-    x, y, z = point_base
+def project(point: tuple[float, float, float], robot: RobotPose = RobotPose()) -> tuple[float, float]:
+    """A point in odom -> pixel (u, v) of the camera of a robot at ``robot``."""
+    x, y, z = robot.to_base(point)
     return WIDTH / 2 - FOCAL * y / x, HEIGHT / 2 - FOCAL * (z - CAMERA_HEIGHT) / x
 
 
-def box_of(item: SceneObject) -> tuple[float, float, float, float]:
-    """The pixel box (x1, y1, x2, y2) of an object's near face."""
-    x = item.near_face_x
-    (_, cy, _), (_, sy, sz) = item.centre, item.size
-    u1, v1 = project((x, cy + sy / 2, sz))
-    u2, v2 = project((x, cy - sy / 2, 0.0))
-    return u1, v1, u2, v2
+def box_of(item: SceneObject, robot: RobotPose = RobotPose()) -> tuple[float, float, float, float]:
+    """The pixel box (x1, y1, x2, y2) around every corner of the object, as the camera of ``robot`` sees it."""
+    (cx, cy, cz), (sx, sy, sz) = item.centre, item.size
+    corners = [(cx + a * sx / 2, cy + b * sy / 2, cz + c * sz / 2) for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]
+    visible = [project(corner, robot) for corner in corners if robot.to_base(corner)[0] > 0.1]
+    us, vs = [p[0] for p in visible], [p[1] for p in visible]
+    return max(0.0, min(us)), max(0.0, min(vs)), min(float(WIDTH), max(us)), min(float(HEIGHT), max(vs))
 
 
 def distance_between(a: SceneObject, b: SceneObject) -> float:
-    """Ground-truth distance between the centres of the near faces (what a camera can measure)."""
-    pa = (a.near_face_x, a.centre[1], a.centre[2])
-    pb = (b.near_face_x, b.centre[1], b.centre[2])
-    return math.dist(pa, pb)
+    """Ground-truth distance between the objects' centres."""
+    return math.dist(a.centre, b.centre)
+
+
+def surface_point(u: float, v: float, depth: np.ndarray, robot: RobotPose) -> tuple[float, float, float]:
+    """The odom point the camera of ``robot`` sees at pixel (u, v) of its ``depth`` image (ground truth)."""
+    t = depth[int(v), int(u)] / 1000.0
+    forward, left, up = t, -(u - WIDTH / 2) / FOCAL * t, -(v - HEIGHT / 2) / FOCAL * t
+    c, s = math.cos(robot.yaw), math.sin(robot.yaw)
+    return (robot.x + c * forward - s * left, robot.y + s * forward + c * left, CAMERA_HEIGHT + up)

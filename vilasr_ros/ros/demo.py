@@ -42,7 +42,7 @@ from vilasr_ros.reasoning.images import smart_resize
 from vilasr_ros.ros.client import build_request, call_query
 
 NAMESPACE = "demo"
-KEYFRAMES = 1  # the robot stands still: one view suffices, and the scripted trace's image indices assume it
+KEYFRAMES = 1  # the newest keyframe (where the robot stopped): the scripted trace's drawings are for that view
 NODE = f"/{NAMESPACE}/vilasr"
 CHAIR, TABLE, DOOR = scene.OBJECTS
 QUESTIONS = [
@@ -52,10 +52,14 @@ QUESTIONS = [
 ]
 
 
+DRIVE = scene.trajectory(16)  # the robot's drive, then it stops at DRIVE[-1]
+STOP = DRIVE[-1]
+
+
 def _model_box(item: scene.SceneObject) -> list[int]:
-    """The object's box in the resized image the model sees (what a model would write)."""
+    """The object's box, seen from where the robot stops, in the resized image the model sees."""
     height, width = smart_resize(scene.HEIGHT, scene.WIDTH, 351232)
-    x1, y1, x2, y2 = scene.box_of(item)
+    x1, y1, x2, y2 = scene.box_of(item, STOP)
     sx, sy = width / scene.WIDTH, height / scene.HEIGHT
     return [round(x1 * sx), round(y1 * sy), round(x2 * sx), round(y2 * sy)]
 
@@ -91,11 +95,15 @@ def scripted_trace() -> dict:
 
 
 class World:
-    """Publishes the room as a robot's camera and odometry see it (static robot at the odom origin)."""
+    """Publishes the room as a robot driving through it sees it: camera, depth, camera_info, odometry at 10 Hz.
+
+    The robot drives along ``DRIVE`` (0.2 s per pose) and then stands at ``STOP``.
+    """
 
     def __init__(self, node) -> None:
         self.node = node
-        self.rgb, self.depth = scene.render()
+        self.views = [scene.render(pose) for pose in DRIVE]
+        self.arrived = threading.Event()
         prefix = f"/{NAMESPACE}/front"
         self.image_pub = node.create_publisher(Image, f"{prefix}/image_raw", qos_profile_sensor_data)
         self.depth_pub = node.create_publisher(CompressedImage, f"{prefix}/depth/compressedDepth", qos_profile_sensor_data)
@@ -105,14 +113,22 @@ class World:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        rgb = self.rgb.tobytes()
-        ok, png = cv2.imencode(".png", self.depth)  # compressed_depth_image_transport: a 12-byte header + 16-bit PNG
-        depth = struct.pack("<iff", 0, 0.0, 0.0) + png.tobytes()
         k = scene.camera_matrix().ravel().tolist()
+        encoded = []
+        for rgb, depth in self.views:
+            ok, png = cv2.imencode(".png", depth)  # compressed_depth_image_transport: 12-byte header + 16-bit PNG
+            encoded.append((rgb.tobytes(), struct.pack("<iff", 0, 0.0, 0.0) + png.tobytes()))
+        tick = 0
         while not self.stop.wait(0.1):
+            index = min(tick // 2, len(DRIVE) - 1)
+            if index == len(DRIVE) - 1:
+                self.arrived.set()
+            pose, (rgb, depth) = DRIVE[index], encoded[index]
+            tick += 1
             stamp = self.node.get_clock().now().to_msg()
             odom = Odometry(header=Header(stamp=stamp, frame_id="odom"), child_frame_id="base_link")
-            odom.pose.pose.orientation.w = 1.0
+            odom.pose.pose.position.x, odom.pose.pose.position.y = pose.x, pose.y
+            odom.pose.pose.orientation.z, odom.pose.pose.orientation.w = pose.quaternion[2], pose.quaternion[3]
             self.odom_pub.publish(odom)
             header = Header(stamp=stamp, frame_id="front_optical")
             self.image_pub.publish(Image(header=header, height=scene.HEIGHT, width=scene.WIDTH, encoding="rgb8",
@@ -133,7 +149,8 @@ def start_node(out: Path, args: argparse.Namespace) -> subprocess.Popen:
         "pose.source:=odometry",
         f"pose.topic:=/{NAMESPACE}/odom",
         "frames.target_frame:=odom",
-        "keyframes.max_interval:=0.5",
+        "keyframes.min_translation:=0.3",
+        "keyframes.max_interval:=1.0",
         "keyframes.min_interval:=0.2",
     ]
     if args.backend == "replay":
@@ -192,31 +209,77 @@ def ask_with_action(node, question: str, options: list[str]) -> SpatialQueryActi
         client.destroy()
 
 
-def print_result(result, question: str) -> None:
+def ground_truth(label: str, estimate) -> tuple[float, float, float] | None:
+    """Where the camera at STOP really sees the estimate's pixel (the rendered depth, in odom)."""
+    if label not in {item.label for item in scene.OBJECTS}:
+        return None
+    x1, y1, x2, y2 = estimate.bbox_px
+    return scene.surface_point((x1 + x2) / 2, (y1 + y2) / 2, STOP_DEPTH, STOP)
+
+
+STOP_DEPTH = scene.render(STOP)[1]
+
+
+def print_result(result, question: str) -> list:
+    """Print the answer and the estimates next to the ground truth; return the 3D estimates."""
     print(f"\nQ: {question}")
     if not result.success:
         print(f"   failed ({result.stop_reason}): {result.error}")
-        return
+        return []
     value = f" = {result.numeric_value:.2f} {result.numeric_unit}" if result.has_numeric_value else ""
     choice = f" (option {result.choice})" if result.choice else ""
-    print(f"A: {result.answer}{choice}{value}   [{result.turns_used} turns, {result.latency.sec + result.latency.nanosec / 1e9:.2f} s]")
-    truth = {item.label: (item.near_face_x, item.centre[1], item.centre[2]) for item in scene.OBJECTS}
-    print(f"   {'estimate':<14}{'position (odom, m)':<24}{'ground truth':<24}{'error':>8}")
+    seconds = result.latency.sec + result.latency.nanosec / 1e9
+    print(f"A: {result.answer}{choice}{value}   [{result.turns_used} turns, {seconds:.2f} s]")
+    print(f"   {'estimate':<14}{'position (odom, m)':<24}{'true surface point':<24}{'error':>8}")
+    placed = []
     for estimate in result.estimates.estimates:
         p = estimate.position
         if not estimate.valid_3d:
             print(f"   {estimate.label:<14}(no 3D: {estimate.note})")
             continue
+        placed.append(estimate)
         position = f"({p.x:5.2f}, {p.y:5.2f}, {p.z:5.2f})"
-        if estimate.label in truth:
-            t = truth[estimate.label]
-            error = math.dist((p.x, p.y, p.z), t)
-            print(f"   {estimate.label:<14}{position:<24}({t[0]:5.2f}, {t[1]:5.2f}, {t[2]:5.2f})  {error:6.2f} m")
+        truth = ground_truth(estimate.label, estimate)
+        if truth is not None:
+            error = math.dist((p.x, p.y, p.z), truth)
+            print(f"   {estimate.label:<14}{position:<24}({truth[0]:5.2f}, {truth[1]:5.2f}, {truth[2]:5.2f})  {error:6.2f} m")
         else:
             end = estimate.end_position
             print(f"   {estimate.label:<14}{position:<24}path to ({end.x:.2f}, {end.y:.2f}, {end.z:.2f}), {estimate.length:.2f} m")
     for distance in result.estimates.distances:
         print(f"   distance {distance.label_a} - {distance.label_b}: {distance.distance:.2f} m (+- {distance.stddev:.2f})")
+    return placed
+
+
+def summary_image(drawings: list[str], estimates: list, path: Path) -> None:
+    """One page: the drawings the model made, and a top-down map of the estimates against the ground truth."""
+    tiles = [cv2.resize(cv2.imread(p), (420, 310)) for p in drawings[:4]]
+    tiles += [np.full((310, 420, 3), 255, np.uint8)] * (4 - len(tiles))
+    left = np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:4])])
+    size, scale = left.shape[0], left.shape[0] / 8.5  # metres -> pixels; odom x from -2 to 6.5 upwards
+
+    def to_px(x: float, y: float) -> tuple[int, int]:
+        return int(size / 2 - y * scale), int(size - (x + 2.0) * scale)
+
+    plot = np.full((size, size, 3), 255, np.uint8)
+    cv2.line(plot, to_px(scene.WALL_X, 3.5), to_px(scene.WALL_X, -3.5), (60, 60, 60), 3)
+    for item in scene.OBJECTS:
+        (cx, cy, _), (sx, sy, _) = item.centre, item.size
+        colour = tuple(int(c) for c in item.colour[::-1])
+        cv2.rectangle(plot, to_px(cx + sx / 2, cy + sy / 2), to_px(cx - sx / 2, cy - sy / 2), colour, 2)
+        cv2.putText(plot, item.label, to_px(cx - sx / 2 - 0.25, cy + sy / 2), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1)
+    cv2.polylines(plot, [np.array([to_px(p.x, p.y) for p in DRIVE])], False, (120, 120, 120), 2)
+    cv2.circle(plot, to_px(STOP.x, STOP.y), 6, (0, 0, 0), -1)
+    for estimate in estimates:
+        centre = to_px(estimate.position.x, estimate.position.y)
+        if estimate.kind == estimate.KIND_PATH:
+            cv2.arrowedLine(plot, centre, to_px(estimate.end_position.x, estimate.end_position.y), (0, 0, 0), 1)
+        else:
+            cv2.drawMarker(plot, centre, (0, 0, 0), cv2.MARKER_TILTED_CROSS, 14, 2)
+    for line, text in enumerate(["top-down, odom frame; grey: robot drive, dot: where it stopped",
+                                 "rectangles: ground truth; crosses: estimates; arrow: traced path"]):
+        cv2.putText(plot, text, (8, 18 + 16 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1)
+    cv2.imwrite(str(path), np.hstack([left, plot]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     node = rclpy.create_node("vilasr_demo_planner")
     world = World(node)
     saved: list[str] = []
+    placed: list = []
 
     def save_image(message: Image) -> None:
         pixels = np.frombuffer(message.data, np.uint8).reshape(message.height, message.width, 3)
@@ -256,8 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         world.thread.start()
         wait_active(node, timeout=600 if args.backend != "replay" else 60)
-        print("node active; letting the keyframe buffer fill for 2 s ...")
-        time.sleep(2.0)
+        print("node active; the robot drives into the room ...")
+        if not world.arrived.wait(30):
+            raise RuntimeError("the simulated drive did not finish")
+        time.sleep(1.0)
         for number, (question, options, answer_type) in enumerate(QUESTIONS):
             if number < 2:
                 print(f"\n[service] {question}")
@@ -266,14 +332,15 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"\n[action] {question}")
                 result = ask_with_action(node, question, options)
-            print_result(result, question)
+            placed += print_result(result, question)
         executor = SingleThreadedExecutor(context=node.context)
         executor.add_node(node)
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.1)
         executor.remove_node(node)
-        print(f"\nwrote {len(saved)} annotated images and node.log to {out}/")
+        summary_image(saved, placed, out / "summary.png")
+        print(f"\nwrote {len(saved)} annotated images, summary.png and node.log to {out}/")
         status = 0
     except (RuntimeError, TimeoutError) as error:
         print(f"demo failed: {error}", file=sys.stderr)
