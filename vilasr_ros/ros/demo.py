@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         print("node active; the robot drives into the room ...")
         if not world.arrived.wait(30):
             raise RuntimeError("the simulated drive did not finish")
-        time.sleep(1.0)
+        time.sleep(1.5)  # > keyframes.max_interval: the view where the robot stopped is a keyframe
         for number, (question, options, answer_type) in enumerate(QUESTIONS):
             if number < 2:
                 print(f"\n[service] {question}")
