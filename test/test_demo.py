@@ -39,3 +39,31 @@ def test_demo_runs_and_its_estimates_match_the_ground_truth(tmp_path):
     images = sorted(tmp_path.glob("annotated_*.png"))
     assert len(images) == 4 and cv2.imread(str(images[0])).shape == (476, 644, 3)
     assert cv2.imread(str(tmp_path / "summary.png")).shape[0] == 620
+
+
+def test_the_recorded_drive_replays_offline_through_ingest_and_reason(tmp_path):
+    from vilasr_ros.ros.demo import demo_parameters, record_drive
+
+    params = demo_parameters(tmp_path, "replay", "", "")
+    record_drive(tmp_path / "drive.mcap")
+    run = [sys.executable, "-c", "import sys; from vilasr_ros.cli import main; sys.exit(main(sys.argv[1:]))"]
+    ingest = subprocess.run([*run, "ingest", str(tmp_path / "drive.mcap"), "--params-file", str(params),
+                             "--out", str(tmp_path / "keyframes"), "--max-keyframes", "1"],
+                            capture_output=True, text=True, timeout=120)
+    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
+    reason = subprocess.run([*run, "reason", "--keyframes", str(tmp_path / "keyframes"), "--target-frame", "odom",
+                             "--question", "Which object is closest to the robot?", "--option", "red chair",
+                             "--option", "green table", "--option", "blue door", "--backend", "replay",
+                             "--transcript", str(tmp_path / "scripted_trace.json"), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120)
+    assert reason.returncode == 0, reason.stdout + reason.stderr
+    import json
+
+    document = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert document["choice"] == "A"
+    chair = next(e for e in document["estimates"] if e["label"] == "red chair")
+    assert chair["valid_3d"] and chair["frame_id"] == "odom"
+    x1, y1, x2, y2 = chair["bbox_px"]
+    _, depth = demo_scene.render(demo_scene.trajectory(16)[-1])
+    truth = demo_scene.surface_point((x1 + x2) / 2, (y1 + y2) / 2, depth, demo_scene.trajectory(16)[-1])
+    assert np.allclose(chair["position"], truth, atol=0.05)

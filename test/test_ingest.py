@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from mcap_ros2.writer import Writer
+from vilasr_ros.mcap_bag import BagWriter
 
 from vilasr_ros.ingest import IngestError, add_ingest_arguments, ingest, run_ingest
 from vilasr_ros.keyframes import CameraIntrinsics, Frame, KeyframeError, Pose
@@ -21,10 +21,6 @@ from vilasr_ros.keyframes.folder import read_keyframes, write_keyframes
 from vilasr_ros.keyframes.sync import compose
 
 SHARE = Path(__file__).resolve().parents[1] / ".venv" / "share"
-PRIMITIVES = {
-    "bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16",
-    "int32", "uint32", "int64", "uint64", "string", "wstring",
-}
 MS = 1_000_000
 START_NS = 1_700_000_000 * 1_000_000_000  # recordings carry wall-clock stamps
 HEIGHT, WIDTH = 120, 160
@@ -39,45 +35,22 @@ EXTRINSIC = "0.2 0.0 0.5 -0.5 0.5 -0.5 0.5"  # optical frame (z forward) on a ba
 # --- recordings written with the mcap-ros2-support writer --------------------------------------
 
 
-def message_definition(type_name: str) -> str:
-    """The ros2msg schema of ``pkg/msg/Type``: its .msg text then every type it uses (as rosbag2 writes it)."""
-    package, _, name = type_name.split("/")
-    parts, queue, seen = [], [(package, name)], set()
-    while queue:
-        package, name = queue.pop(0)
-        if (package, name) in seen:
-            continue
-        seen.add((package, name))
-        text = (SHARE / package / "msg" / f"{name}.msg").read_text()
-        parts.append(text if not parts else f"{'=' * 80}\nMSG: {package}/{name}\n{text}")
-        for line in text.splitlines():
-            tokens = line.split("#")[0].split()
-            if len(tokens) < 2 or "=" in tokens[1]:
-                continue  # blank, comment or constant
-            field_type = re.sub(r"(\[.*\]|<=\d+)$", "", tokens[0])
-            if field_type not in PRIMITIVES and not field_type.startswith("string"):
-                queue.append(tuple(field_type.split("/")) if "/" in field_type else (package, field_type))
-    return "\n".join(parts)
-
-
 class Recording:
     """An MCAP file being written, with the schemas of the message types it uses."""
 
     def __init__(self, path: Path) -> None:
-        self.writer = Writer(str(path))
-        self.schemas = {}
+        self.bag = BagWriter(path, share=SHARE)
 
     def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
-        if type_name not in self.schemas:
-            self.schemas[type_name] = self.writer.register_msgdef(type_name, message_definition(type_name))
-        self.writer.write_message(topic, self.schemas[type_name], message, log_time=log_time_ns)
+        self.bag.write(topic, type_name, message, log_time_ns)
 
     def write_raw(self, topic: str, data: bytes, log_time_ns: int) -> None:
         """A message whose bytes are not valid CDR, on an already written topic."""
-        self.writer._writer.add_message(self.writer._channel_ids[topic], log_time_ns, data, log_time_ns)
+        writer = self.bag._writer
+        writer._writer.add_message(writer._channel_ids[topic], log_time_ns, data, log_time_ns)
 
     def close(self) -> None:
-        self.writer.finish()
+        self.bag.close()
 
 
 def header(stamp_ns: int, frame_id: str) -> dict:

@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import rclpy
+import yaml
 from lifecycle_msgs.srv import GetState
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionClient
@@ -138,32 +139,72 @@ class World:
                                              d=[0.0] * 5, distortion_model="plumb_bob"))
 
 
-def start_node(out: Path, args: argparse.Namespace) -> subprocess.Popen:
-    parameters = [
-        "cameras.names:=[front]",
-        "cameras.front.image_topic:=front/image_raw",
-        "cameras.front.depth_topic:=front/depth/compressedDepth",
-        "cameras.front.depth_transport:=compressedDepth",
-        "cameras.front.camera_info_topic:=front/camera_info",
-        f"cameras.front.extrinsic:={scene.EXTRINSIC}",
-        "pose.source:=odometry",
-        f"pose.topic:=/{NAMESPACE}/odom",
-        "frames.target_frame:=odom",
-        "keyframes.min_translation:=0.3",
-        "keyframes.max_interval:=1.0",
-        "keyframes.min_interval:=0.2",
-    ]
-    if args.backend == "replay":
+def demo_parameters(out: Path, backend: str, model: str, url: str) -> Path:
+    """Write the demo's parameter file (the node's and `vilasr-ros ingest`'s) and return its path."""
+    if backend == "replay":
         script = out / "scripted_trace.json"
         script.write_text(json.dumps(scripted_trace(), indent=2))
-        parameters += ["backend.kind:=replay", f"backend.transcript:={script}"]
+        backend_parameters = {"kind": "replay", "transcript": str(script.resolve())}
     else:
-        parameters += [f"backend.kind:={args.backend}", f"backend.model:={args.model}", f"backend.url:={args.url}"]
-    command = [str(Path(sys.executable).with_name("vilasr-ros")), "node", "--namespace", NAMESPACE, "--ros-args"]
-    for parameter in parameters:
-        command += ["-p", parameter]
+        backend_parameters = {"kind": backend, "model": model, "url": url}
+    parameters = {
+        "backend": backend_parameters,
+        "cameras": {
+            "names": ["front"],
+            "front": {
+                "image_topic": f"/{NAMESPACE}/front/image_raw",
+                "depth_topic": f"/{NAMESPACE}/front/depth/compressedDepth",
+                "depth_transport": "compressedDepth",
+                "camera_info_topic": f"/{NAMESPACE}/front/camera_info",
+                "extrinsic": scene.EXTRINSIC,
+            },
+        },
+        "pose": {"source": "odometry", "topic": f"/{NAMESPACE}/odom"},
+        "frames": {"target_frame": "odom"},
+        "keyframes": {"min_translation": 0.3, "max_interval": 1.0, "min_interval": 0.2},
+    }
+    path = out / "demo_params.yaml"
+    path.write_text(yaml.safe_dump({"/**": {"ros__parameters": parameters}}, sort_keys=False))
+    return path
+
+
+def start_node(params_file: Path, out: Path) -> subprocess.Popen:
+    command = [str(Path(sys.executable).with_name("vilasr-ros")), "node", "--namespace", NAMESPACE,
+               "--params-file", str(params_file)]
     log = open(out / "node.log", "w")  # noqa: SIM115 - closed when the process ends
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
+
+
+def record_drive(path: Path) -> None:
+    """Write the drive (camera at 10 Hz, odometry at 20 Hz, then 2 s standing) as an MCAP rosbag2 file."""
+    from vilasr_ros.mcap_bag import BagWriter
+
+    bag = BagWriter(path)
+    start_ns = 1_700_000_000 * 10**9
+    k = scene.camera_matrix().ravel().tolist()
+    views = [scene.render(pose) for pose in DRIVE]
+    ticks = 2 * len(DRIVE) + 20
+    for tick in range(ticks):
+        index = min(tick // 2, len(DRIVE) - 1)
+        pose, (rgb, depth) = DRIVE[index], views[index]
+        stamp = start_ns + tick * 100_000_000
+        header = {"stamp": {"sec": stamp // 10**9, "nanosec": stamp % 10**9}, "frame_id": "front_optical"}
+        odom_header = {**header, "frame_id": "odom"}
+        odom = {"header": odom_header, "child_frame_id": "base_link", "pose": {"pose": {
+            "position": {"x": pose.x, "y": pose.y, "z": 0.0},
+            "orientation": dict(zip("xyzw", pose.quaternion))}}}
+        bag.write(f"/{NAMESPACE}/odom", "nav_msgs/msg/Odometry", odom, stamp)
+        bag.write(f"/{NAMESPACE}/front/image_raw", "sensor_msgs/msg/Image", {
+            "header": header, "height": scene.HEIGHT, "width": scene.WIDTH, "encoding": "rgb8",
+            "is_bigendian": 0, "step": scene.WIDTH * 3, "data": rgb.tobytes()}, stamp + 1_000_000)
+        ok, png = cv2.imencode(".png", depth)
+        bag.write(f"/{NAMESPACE}/front/depth/compressedDepth", "sensor_msgs/msg/CompressedImage", {
+            "header": header, "format": "16UC1; compressedDepth png",
+            "data": struct.pack("<iff", 0, 0.0, 0.0) + png.tobytes()}, stamp + 2_000_000)
+        bag.write(f"/{NAMESPACE}/front/camera_info", "sensor_msgs/msg/CameraInfo", {
+            "header": header, "height": scene.HEIGHT, "width": scene.WIDTH, "distortion_model": "plumb_bob",
+            "d": [0.0] * 5, "k": k}, stamp + 3_000_000)
+    bag.close()
 
 
 def wait_active(node, timeout: float) -> None:
@@ -288,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default=os.environ.get("BACKEND", "replay"), choices=["replay", "transformers", "openai"])
     parser.add_argument("--model", default=os.environ.get("MODEL", "AntResearchNLP/ViLaSR"))
     parser.add_argument("--url", default=os.environ.get("URL", "http://localhost:8000/v1"))
+    parser.add_argument("--record", help="also write the drive as an MCAP rosbag2 file (for `vilasr-ros ingest`)")
     args = parser.parse_args(argv)
     if os.environ.get("MODEL") and "BACKEND" not in os.environ:
         args.backend = "transformers"
@@ -302,7 +344,12 @@ def main(argv: list[str] | None = None) -> int:
               "Run `make demo MODEL=AntResearchNLP/ViLaSR` (or a local path) for the real model.")
     else:
         print(f"Backend {args.backend}: {args.model if args.backend == 'transformers' else args.url}")
-    process = start_node(out, args)
+    params_file = demo_parameters(out, args.backend, args.model, args.url)
+    if args.record:
+        record_drive(Path(args.record))
+        print(f"recorded the drive to {args.record}; replay it offline with\n"
+              f"  vilasr-ros ingest {args.record} --params-file {params_file} --out {out}/keyframes")
+    process = start_node(params_file, out)
     rclpy.init()
     node = rclpy.create_node("vilasr_demo_planner")
     world = World(node)
