@@ -68,6 +68,8 @@ def loop_overhead(repeats: int) -> dict[str, float]:
     return {
         "loop_overhead_ms_per_turn": 1e3 * statistics.median(times) / TURNS,
         "loop_overhead_ms_per_query_4x720p": 1e3 * statistics.median(times),
+        # The first query also resizes the keyframes (later ones find them in the engine's resize cache).
+        "loop_overhead_ms_per_query_4x720p_cold": 1e3 * times[0],
     }
 
 
@@ -158,7 +160,11 @@ def service(calls: int, clients: int, calls_per_client: int) -> tuple[dict[str, 
         "failed_8_clients": concurrent["failed"],
         "peak_rss_mb": measured["node_peak_rss_mb"],
         "peak_rss_mb_client": concurrent["client_peak_rss_mb_max"],
+        "service_non_loopback_tx_packets": measured["non_loopback_tx_packets"],
     }
+    received = measured["fill_camera_frames_received"]
+    if received == received:  # not NaN: the node's diagnostics arrived
+        figures["camera_frames_received_ratio"] = received / measured["fill_frames_published"]
     return figures, measured
 
 
@@ -180,6 +186,14 @@ def commit() -> str:
     except (OSError, IndexError):
         pass
     return "unknown"
+
+
+def _load_average() -> str:
+    """1, 5 and 15 minute load averages: other work on the machine skews every timing."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+LOAD_AT_START = _load_average()
 
 
 def _version(package: str) -> str:
@@ -224,16 +238,37 @@ def machine() -> dict[str, str]:
         "rclpy": _version("rclpy"),
         "ros_distro": os.environ.get("ROS_DISTRO", "kilted (PyPI wheels)"),
         "rmw": rmw,
+        "load_average_at_start": LOAD_AT_START,
+        "load_average_at_end": _load_average(),
     }
+
+
+def _load_warning(machine: dict) -> list[str]:
+    """A note when other work ran on the machine during the benchmark (timings are then noisy)."""
+    try:
+        busiest = max(float(machine[key].split()[0]) for key in ("load_average_at_start", "load_average_at_end"))
+    except (KeyError, ValueError, IndexError):
+        return []
+    cores = int(machine.get("cpu_count", "1") or 1)
+    # the benchmark itself keeps about one core busy; more than that is other work
+    if busiest <= cores:
+        return []
+    return [
+        f"> Load average reached {busiest:.1f} on {cores} cores: other work shared the CPU during this run, "
+        "so timings (especially the tiny model's and the 8-client tail) are noisier than on an idle machine.",
+        "",
+    ]
 
 
 def write_markdown(results: dict, path: Path) -> None:
     lines = [
         "# `make bench` results",
         "",
-        f"Commit `{results['machine']['commit']}`, {results['machine']['date_utc']} UTC, "
-        f"{results['bench_wall_s']:.0f} s wall time. Every figure was measured by `bench/run.py` on the machine below.",
+        f"Commit `{results['machine']['commit']}` (HEAD; uncommitted changes are not identified), "
+        f"{results['machine']['date_utc']} UTC, {results['bench_wall_s']:.0f} s wall time. Every figure was "
+        "measured by `bench/run.py` on the machine below; `details` in results.json holds the raw samples.",
         "",
+        *_load_warning(results["machine"]),
         "| metric | value | meaning |",
         "|---|---|---|",
     ]
@@ -272,7 +307,7 @@ def main() -> int:
     figures, details["ingest"] = ingest(args.ingest_frames)
     results.update(figures)
     results.update(loop_overhead(args.repeats))
-    results.update(incremental_vs_reprefill(max(1, args.repeats // 2)))
+    results.update(incremental_vs_reprefill(max(1, args.repeats)))
     figures, details["service"] = service(args.service_calls, args.clients, args.calls_per_client)
     results.update(figures)
     results["peak_rss_mb_bench"] = peak_rss_mb_self()

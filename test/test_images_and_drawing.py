@@ -78,3 +78,20 @@ def test_render_draws_on_a_copy_with_palette_and_dots():
     assert tuple(drawn[90, 150]) == (0, 0, 255)  # end dot: blue
     assert tuple(drawn[55, 115]) == (0, 0, 0)  # the line itself: black
     assert tuple(drawn[100, 20]) == (200, 200, 200)  # elsewhere untouched
+
+
+def test_resize_cache_reuses_the_same_array_and_never_a_freed_one():
+    from vilasr_ros.reasoning.images import ResizeCache
+
+    cache = ResizeCache(capacity=2)
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    first = cache.resize(frame, 351232)
+    assert cache.resize(frame, 351232)[0] is first[0] and (cache.hits, cache.misses) == (1, 1)
+    other = np.full((720, 1280, 3), 9, np.uint8)
+    assert cache.resize(other, 351232)[0][0, 0, 0] == 9
+    del frame, first
+    reused = np.full((720, 1280, 3), 200, np.uint8)  # may get the freed array's id: must not hit
+    assert cache.resize(reused, 351232)[0][0, 0, 0] == 200
+    for _ in range(3):
+        cache.resize(np.zeros((56, 56, 3), np.uint8), 351232)
+    assert len(cache._entries) <= 2

@@ -22,7 +22,7 @@ from vilasr_ros.reasoning import protocol
 from vilasr_ros.reasoning.answers import Quantity, parse_answer
 from vilasr_ros.reasoning.backend import Backend, BackendError, ChatImage, SamplingParams, Session, TextCallback
 from vilasr_ros.reasoning.drawing import Box, Line, clamp_box, clamp_point, merge_by_label, render
-from vilasr_ros.reasoning.images import ResizeMapping, resize_for_model
+from vilasr_ros.reasoning.images import ResizeCache, ResizeMapping
 
 ANSWERED = "answered"
 MAX_TURNS = "max_turns"
@@ -88,6 +88,7 @@ class ReasoningEngine:
         self.backend = backend
         self.config = config
         self.video = video
+        self.resize_cache = ResizeCache()  # the same keyframes come back query after query
 
     def run(
         self,
@@ -151,7 +152,7 @@ class _Run:
             raise ReasoningError(f"{len(sources)} images given; engine.max_images allows {self.config.max_images}")
         for number, source in enumerate(sources, start=1):
             try:
-                pixels, mapping = resize_for_model(source, self.config.max_pixels)
+                pixels, mapping = self.engine.resize_cache.resize(source, self.config.max_pixels)
             except ValueError as error:
                 raise ReasoningError(f"image {number}: {error}") from error
             self.images.append(ConversationImage(number, number, None, pixels, mapping))

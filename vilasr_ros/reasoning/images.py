@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import cv2
@@ -85,3 +88,40 @@ def resize_for_model(image: np.ndarray, max_pixels: int) -> tuple[np.ndarray, Re
         shrinking = height * width < source_height * source_width
         resized = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
     return resized, ResizeMapping(source_width, source_height, width, height)
+
+
+class ResizeCache:
+    """Resized copies of source images that outlive one query (keyframes are asked about again and again).
+
+    Keyed by the source array's identity, checked through a weak reference, so
+    a freed array never matches; at most ``capacity`` entries, least recently
+    used first out. Thread-safe.
+    """
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[int, int], tuple[weakref.ref, np.ndarray, ResizeMapping]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def resize(self, image: np.ndarray, max_pixels: int) -> tuple[np.ndarray, ResizeMapping]:
+        """``resize_for_model(image, max_pixels)``, from the cache when this very array was resized before."""
+        key = (id(image), max_pixels)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0]() is image:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry[1], entry[2]
+        resized, mapping = resize_for_model(image, max_pixels)
+        try:
+            reference = weakref.ref(image)
+        except TypeError:  # not weak-referenceable: do not cache
+            return resized, mapping
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = (reference, resized, mapping)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        return resized, mapping

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import json
 import math
 import time
@@ -179,7 +180,7 @@ def annotated_image_msgs(outcome: QueryOutcome) -> list[Image]:
                 encoding="rgb8",
                 is_bigendian=0,
                 step=width * 3,
-                data=image.pixels.tobytes(),
+                data=array.array("B", image.pixels.tobytes()),  # ~10x faster for rclpy than bytes
             )
         )
     return messages
