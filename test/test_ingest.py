@@ -358,7 +358,7 @@ def test_a_folder_of_pngs_with_depth_camera_info_and_stamps(tmp_path):
     assert result.stats.cameras["kitchen"].admitted == 4
     assert set(result.problems) == {
         f"cannot read image {folder / 'frame_002.png'}: skipped",
-        f"depth {folder / 'depth' / 'frame_003.png'} must be a 16-bit grey PNG, got uint8 with shape "
+        f"depth image {folder / 'depth' / 'frame_003.png'} must be a single-channel 16-bit PNG, got uint8 "
         f"({HEIGHT}, {WIDTH}): frame kept without depth",
         f"no depth for frame_004 in {folder / 'depth'}: frame kept without depth",
     }

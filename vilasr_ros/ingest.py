@@ -55,6 +55,7 @@ from vilasr_ros.config import (
 )
 from vilasr_ros.imaging import ImageConversionError
 from vilasr_ros.keyframes.folder import is_keyframe_folder, read_keyframes, write_keyframes
+from vilasr_ros.keyframes.files import load_camera_info, load_depth
 from vilasr_ros.keyframes.frames import CameraIntrinsics, Frame, KeyframeError
 from vilasr_ros.keyframes.pairing import FramePairing, PoseLookup, TopicPoses, no_pose
 from vilasr_ros.keyframes.store import KeyframeStore, StoreStats
@@ -327,43 +328,21 @@ def _seconds_to_ns(text: str) -> int:
 
 def _camera_info(path: Path) -> CameraIntrinsics:
     try:
-        info = yaml.safe_load(path.read_text())
-        distortion = info.get("distortion_coefficients") or {}
-        return CameraIntrinsics(
-            k=np.array(info["camera_matrix"]["data"], dtype=np.float64).reshape(3, 3),
-            width=info["image_width"],
-            height=info["image_height"],
-            distortion=tuple(distortion.get("data") or ()),
-            distortion_model=info.get("distortion_model") or "plumb_bob",
-        )
-    except KeyError as error:
-        raise IngestError(f"bad {path}: missing {error}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, TypeError, ValueError) as error:
-        raise IngestError(f"bad {path} (a camera_calibration YAML): {error}") from error
+        return load_camera_info(path)
+    except KeyframeError as error:
+        raise IngestError(str(error)) from error
 
 
 def _folder_depth(directory: Path, stem: str, report: Report) -> np.ndarray | None:
     if not directory.is_dir():
         return None
-    png, npy = directory / f"{stem}.png", directory / f"{stem}.npy"
-    if png.is_file():
-        depth = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
-        if depth is None or depth.dtype != np.uint16 or depth.ndim != 2:
-            what = "unreadable" if depth is None else f"{depth.dtype} with shape {depth.shape}"
-            report(f"depth {png} must be a 16-bit grey PNG, got {what}: frame kept without depth")
-            return None
-        return depth
-    if npy.is_file():
-        try:
-            depth = np.load(npy, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            report(f"cannot read depth {npy} ({error}): frame kept without depth")
-            return None
-        if depth.ndim != 2 or depth.dtype.kind != "f":
-            report(f"depth {npy} must be a 2D float array of metres, got {depth.dtype} {depth.shape}: "
-                   "frame kept without depth")
-            return None
-        return depth.astype(np.float32, copy=False)
+    for path in (directory / f"{stem}.png", directory / f"{stem}.npy"):
+        if path.is_file():
+            try:
+                return load_depth(path)
+            except KeyframeError as error:
+                report(f"{error}: frame kept without depth")
+                return None
     report(f"no depth for {stem} in {directory}: frame kept without depth")
     return None
 

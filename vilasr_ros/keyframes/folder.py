@@ -36,6 +36,7 @@ from typing import Any, Iterable
 import cv2
 import numpy as np
 
+from vilasr_ros.keyframes.files import load_depth
 from vilasr_ros.keyframes.frames import CameraIntrinsics, Frame, Keyframe, KeyframeError, Pose, frame_problem
 
 INDEX = "keyframes.json"
@@ -170,7 +171,7 @@ def _read_entry(directory: Path, entry: dict[str, Any], number: int) -> Frame:
     where = f"{directory / INDEX}, keyframe {entry.get('id', f'#{number}')}"
     try:
         rgb = _read_rgb(_inside(directory, entry["rgb"]))
-        depth = None if entry["depth"] is None else _read_depth(_inside(directory, entry["depth"]))
+        depth = None if entry["depth"] is None else load_depth(_inside(directory, entry["depth"]))
         frame = Frame(
             camera=entry["camera"],
             stamp_ns=entry["stamp_ns"],
@@ -204,23 +205,6 @@ def _read_rgb(path: Path) -> np.ndarray:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise KeyframeError(f"{path} must be an 8-bit RGB image, got {image.dtype} of shape {image.shape}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def _read_depth(path: Path) -> np.ndarray:
-    if path.suffix == ".npy":
-        try:
-            depth = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise KeyframeError(f"cannot read depth {path}: {error}") from error
-        if depth.dtype != np.float32 or depth.ndim != 2:
-            raise KeyframeError(f"{path} must hold a 2D float32 array of metres, got {depth.dtype} {depth.shape}")
-        return depth
-    depth = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if depth is None:
-        raise KeyframeError(f"cannot read depth image {path}")
-    if depth.dtype != np.uint16 or depth.ndim != 2:
-        raise KeyframeError(f"{path} must be a 16-bit grey PNG, got {depth.dtype} of shape {depth.shape}")
-    return depth
 
 
 def _intrinsics(fields: dict[str, Any]) -> CameraIntrinsics:
