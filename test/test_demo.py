@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vilasr_ros import demo_scene
+from vilasr_ros.sim import room as demo_scene
 
 
 @pytest.mark.parametrize("robot", [demo_scene.RobotPose(), *demo_scene.trajectory(3)])
@@ -33,11 +33,12 @@ def test_demo_runs_and_its_estimates_match_the_ground_truth(tmp_path):
     output = result.stdout
     assert "SCRIPTED reasoning trace" in output  # says plainly that no model ran
     assert re.findall(r"^A: (.*?) ", output, re.MULTILINE) == ["2.8", "B", "A"]
-    errors = [float(e) for e in re.findall(r"\)\s+(\d+\.\d+) m$", output, re.MULTILINE)]
-    assert len(errors) == 7 and max(errors) < 0.05  # 2 + 2 + 3 objects
+    errors = [float(e) for e in re.findall(r"\)\s+(\d+\.\d+) m\s+[-+]", output, re.MULTILINE)]
+    assert len(errors) == 5 and max(errors) < 0.05  # 2 + 2 + 1 objects
     assert "feedback: turn 1 drawing Object Mapper" in output
     images = sorted(tmp_path.glob("annotated_*.png"))
-    assert len(images) == 4 and cv2.imread(str(images[0])).shape == (476, 644, 3)
+    assert "red chair" in output and "deg (left)" in output  # the chair is to the robot's left
+    assert len(images) == 5 and cv2.imread(str(images[0])).shape == (476, 644, 3)
     assert cv2.imread(str(tmp_path / "summary.png")).shape[0] == 620
 
 
@@ -52,8 +53,8 @@ def test_the_recorded_drive_replays_offline_through_ingest_and_reason(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert ingest.returncode == 0, ingest.stdout + ingest.stderr
     reason = subprocess.run([*run, "reason", "--keyframes", str(tmp_path / "keyframes"), "--target-frame", "odom",
-                             "--question", "Which object is closest to the robot?", "--option", "red chair",
-                             "--option", "green table", "--option", "blue door", "--backend", "replay",
+                             "--question", "Which way should the robot turn to face the red chair?", "--option", "left",
+                             "--option", "right", "--backend", "replay",
                              "--transcript", str(tmp_path / "scripted_trace.json"), "--out", str(tmp_path / "out")],
                             capture_output=True, text=True, timeout=120)
     assert reason.returncode == 0, reason.stdout + reason.stderr

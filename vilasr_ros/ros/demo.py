@@ -36,7 +36,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
-from vilasr_ros import demo_scene as scene
+from vilasr_ros.sim import room as scene
 from vilasr_ros.action import SpatialQuery as SpatialQueryAction
 from vilasr_ros.query import AnswerType
 from vilasr_ros.reasoning.images import smart_resize
@@ -49,7 +49,7 @@ CHAIR, TABLE, DOOR = scene.OBJECTS
 QUESTIONS = [
     ("How far is the red chair from the blue door?", [], "numeric"),
     ("Is the green table to the left or to the right of the red chair?", ["left", "right"], "multiple_choice"),
-    ("Which object is closest to the robot?", ["red chair", "green table", "blue door"], "multiple_choice"),
+    ("Which way should the robot turn to face the red chair?", ["left", "right"], "multiple_choice"),
 ]
 
 
@@ -72,6 +72,9 @@ def _boxes(*items: scene.SceneObject) -> str:
 def scripted_trace() -> dict:
     """Reasoning traces for this scene, one per question (a replay script, not model output)."""
     chair, door = _model_box(CHAIR), _model_box(DOOR)
+    height, width = smart_resize(scene.HEIGHT, scene.WIDTH, 351232)
+    heading = [{"index": 2, "start_point_2d": [width // 2, height - 1],
+                "end_point_2d": [(chair[0] + chair[2]) // 2, chair[3]], "label": "heading to chair"}]
     line = [{"index": 2, "start_point_2d": [(chair[0] + chair[2]) // 2, (chair[1] + chair[3]) // 2],
              "end_point_2d": [(door[0] + door[2]) // 2, (door[1] + door[3]) // 2], "label": "chair to door"}]
     return {
@@ -88,8 +91,10 @@ def scripted_trace() -> dict:
                 "<think> The table's box is right of the chair's. </think> Action: Answer\n<answer> B </answer>",
             ],
             QUESTIONS[2][0]: [
-                "<think> Locate all three. </think> Action: Object Mapper\n" + _boxes(CHAIR, TABLE, DOOR),
-                "<think> The chair's box is lowest and largest: nearest. </think> Action: Answer\n<answer> A </answer>",
+                "<think> Find the chair. </think> Action: Object Mapper\n" + _boxes(CHAIR),
+                "<think> From the bottom centre, where the robot is, to the chair. </think> Action: Path Tracer\n"
+                "```json\n" + json.dumps(heading) + "\n```",
+                "<think> The path bends to the left of straight ahead. </think> Action: Answer\n<answer> A </answer>",
             ],
         }
     }
@@ -271,22 +276,24 @@ def print_result(result, question: str) -> list:
     choice = f" (option {result.choice})" if result.choice else ""
     seconds = result.latency.sec + result.latency.nanosec / 1e9
     print(f"A: {result.answer}{choice}{value}   [{result.turns_used} turns, {seconds:.2f} s]")
-    print(f"   {'estimate':<14}{'position (odom, m)':<24}{'true surface point':<24}{'error':>8}")
+    print(f"   {'estimate':<18}{'position (odom, m)':<24}{'true surface point':<24}{'error':>8}   bearing from robot")
     placed = []
     for estimate in result.estimates.estimates:
         p = estimate.position
         if not estimate.valid_3d:
-            print(f"   {estimate.label:<14}(no 3D: {estimate.note})")
+            print(f"   {estimate.label:<18}(no 3D: {estimate.note})")
             continue
         placed.append(estimate)
         position = f"({p.x:5.2f}, {p.y:5.2f}, {p.z:5.2f})"
         truth = ground_truth(estimate.label, estimate)
         if truth is not None:
             error = math.dist((p.x, p.y, p.z), truth)
-            print(f"   {estimate.label:<14}{position:<24}({truth[0]:5.2f}, {truth[1]:5.2f}, {truth[2]:5.2f})  {error:6.2f} m")
+            side = "left" if estimate.bearing > 0 else "right"
+            print(f"   {estimate.label:<18}{position:<24}({truth[0]:5.2f}, {truth[1]:5.2f}, {truth[2]:5.2f})  {error:6.2f} m"
+                  f"   {math.degrees(estimate.bearing):+5.1f} deg ({side})")
         else:
             end = estimate.end_position
-            print(f"   {estimate.label:<14}{position:<24}path to ({end.x:.2f}, {end.y:.2f}, {end.z:.2f}), {estimate.length:.2f} m")
+            print(f"   {estimate.label:<18}{position:<24}path to ({end.x:.2f}, {end.y:.2f}, {end.z:.2f}), {estimate.length:.2f} m")
     for distance in result.estimates.distances:
         print(f"   distance {distance.label_a} - {distance.label_b}: {distance.distance:.2f} m (+- {distance.stddev:.2f})")
     return placed
