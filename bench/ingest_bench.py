@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scene import EXTRINSIC, HEIGHT, WIDTH, Panorama, camera_matrix  # noqa: E402
 
 from vilasr_ros.config import KeyframeConfig  # noqa: E402
-from vilasr_ros.keyframes.frames import Pose  # noqa: E402
+from vilasr_ros.core.poses import Pose  # noqa: E402
 from vilasr_ros.keyframes.store import KeyframeStore  # noqa: E402
 
 if ONE_CORE:
@@ -72,12 +72,13 @@ def _messages(rgb: np.ndarray, depth: np.ndarray, stamp_ns: int):
 def measure(panorama: Panorama, config: KeyframeConfig, frames: int, deadline: float) -> dict:
     """Feed ``frames`` consecutive frames through what the node's camera callbacks run, into a fresh store.
 
-    Per frame, timed: camera_info, depth and colour conversion (vilasr_ros.message_fields),
+    Per frame, timed: camera_info, depth and colour conversion (vilasr_ros.io.messages),
     pairing by stamp with depth, calibration and the odometry pose (vilasr_ros.keyframes.pairing),
     and KeyframeStore.offer. The odometry callback (adding the base pose) is not timed.
     """
-    from vilasr_ros import message_fields
     from vilasr_ros.config import CameraConfig
+    from vilasr_ros.io import messages
+    from vilasr_ros.io.cameras import pairing_settings
     from vilasr_ros.keyframes.pairing import FramePairing, TopicPoses
 
     store = KeyframeStore(config, cameras=["front"])
@@ -86,7 +87,7 @@ def measure(panorama: Panorama, config: KeyframeConfig, frames: int, deadline: f
         camera_info_topic="front/camera_info", extrinsic=EXTRINSIC,
     )
     poses = TopicPoses(max_gap=0.5)
-    pairing = FramePairing(camera, depth_tolerance=0.05, base_frame="base_link", camera_pose=poses.camera_pose)
+    pairing = FramePairing(pairing_settings(camera, 0.05, "base_link"), camera_pose=poses.camera_pose)
     conversion, offer, total = [], [], []
     categories: Counter[str] = Counter()
     without_pose = 0
@@ -99,13 +100,13 @@ def measure(panorama: Panorama, config: KeyframeConfig, frames: int, deadline: f
         poses.add(stamp, Pose(position, orientation, "odom"))
         now = time.monotonic()
         started = time.perf_counter()
-        intrinsics = message_fields.intrinsics(info_msg)
-        depth = message_fields.depth_image(depth_msg, False)
-        rgb = message_fields.colour_image(colour_msg, False)
+        intrinsics = messages.intrinsics(info_msg)
+        depth = messages.depth_image(depth_msg, False)
+        rgb = messages.colour_image(colour_msg, False)
         converted = time.perf_counter()
         ready = pairing.add_camera_info(intrinsics, now)
-        ready += pairing.add_depth(message_fields.stamp_ns(depth_msg.header.stamp), depth, now)
-        ready += pairing.add_colour(message_fields.stamp_ns(colour_msg.header.stamp), colour_msg.header.frame_id, rgb, now)
+        ready += pairing.add_depth(messages.stamp_ns(depth_msg.header.stamp), depth, now)
+        ready += pairing.add_colour(messages.stamp_ns(colour_msg.header.stamp), colour_msg.header.frame_id, rgb, now)
         offering = time.perf_counter()
         admissions = [store.offer(frame) for frame in ready]
         finished = time.perf_counter()

@@ -34,7 +34,7 @@ import numpy as np
 from vilasr_ros.config import EngineConfig
 from vilasr_ros.reasoning.engine import ReasoningEngine
 from vilasr_ros.reasoning.replay_backend import ReplayBackend
-from vilasr_ros.reasoning.synthetic import drawing_transcript
+from vilasr_ros.sim.transcripts import drawing_transcript
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -75,8 +75,8 @@ def loop_overhead(repeats: int) -> dict[str, float]:
 
 def incremental_vs_reprefill(repeats: int) -> dict[str, float]:
     """Teacher-forced 10-turn transcript on the tiny model: work and wall time, ours vs re-prefill."""
-    from vilasr_ros.reasoning.tiny_model import build_tiny_qwen
     from vilasr_ros.reasoning.transformers_backend import TransformersBackend
+    from vilasr_ros.sim.tiny_model import build_tiny_qwen
 
     frames = camera_frames(2, 336, 448)  # small frames keep the tiny model's vision cost realistic in ratio
     transcript = drawing_transcript(TURNS, len(frames), width=448, height=336)
@@ -219,11 +219,11 @@ def machine() -> dict[str, str]:
         from rclpy.utilities import get_rmw_implementation_identifier
 
         rmw = get_rmw_implementation_identifier()
-    except Exception:  # noqa: BLE001 - context only
+    except Exception:
         rmw = "unknown"
     return {
         "commit": commit(),
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S"),
         "cpu": cpu,
         "cpu_count": str(os.cpu_count()),
         "memory": memory,

@@ -32,7 +32,6 @@ import json
 import os
 import random
 import select
-import signal
 import statistics
 import subprocess
 import sys
@@ -69,7 +68,7 @@ def isolate_ros_graph() -> int:
 
 def transcript() -> list[str]:
     """The replayed assistant turns: a box drawn on the first keyframe, then the answer."""
-    from vilasr_ros.reasoning.synthetic import drawing_transcript
+    from vilasr_ros.sim.transcripts import drawing_transcript
 
     return drawing_transcript(TURNS, 1, width=784, height=420)
 
@@ -113,79 +112,25 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 # --- the node process --------------------------------------------------------------------
 
 
-class NodeProcess:
-    """``vilasr-ros node`` with the replay backend, its log in a file; stopped by :meth:`stop`."""
+def start_node(directory: Path, namespace: str):
+    """``vilasr-ros node`` with the replay backend, its log in ``directory/node.log``."""
+    from vilasr_ros.ros.harness import NodeProcess
 
-    def __init__(self, directory: Path, namespace: str) -> None:
-        script = directory / "transcript.json"
-        script.write_text(json.dumps(transcript()))
-        parameters = [
-            "backend.kind:=replay",
-            f"backend.transcript:={script}",
-            "cameras.names:=[front]",
-            "cameras.front.image_topic:=front/image_raw",
-            "cameras.front.depth_topic:=front/depth",
-            "cameras.front.camera_info_topic:=front/camera_info",
-            "pose.source:=none",
-            "keyframes.min_interval:=0.05",
-            "keyframes.min_novelty:=0.05",
-            f"query.queue_size:={QUEUE_SIZE}",
-        ]
-        command = [str(Path(sys.executable).with_name("vilasr-ros")), "node", "--namespace", namespace, "--ros-args"]
-        for parameter in parameters:
-            command += ["-p", parameter]
-        self.log_path = directory / "node.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, text=True)
-        self.name = f"/{namespace}/vilasr"
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> int | None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
-        return self.process.returncode
-
-
-def wait_active(node, name: str, timeout: float) -> float:
-    """Wait until the lifecycle node reports active; returns the seconds it took."""
-    from lifecycle_msgs.srv import GetState
-    from rclpy.executors import SingleThreadedExecutor
-
-    started = time.monotonic()
-    client = node.create_client(GetState, f"{name}/get_state")
-    executor = SingleThreadedExecutor(context=node.context)
-    executor.add_node(node)
-    try:
-        while time.monotonic() - started < timeout:
-            if client.wait_for_service(timeout_sec=1.0):
-                future = client.call_async(GetState.Request())
-                executor.spin_until_future_complete(future, timeout_sec=5.0)
-                if future.done() and future.result().current_state.label == "active":
-                    return time.monotonic() - started
-            time.sleep(0.2)
-        raise RuntimeError(f"the node did not become active within {timeout:.0f} s")
-    finally:
-        executor.remove_node(node)
-        executor.shutdown()
-        node.destroy_client(client)
+    script = directory / "transcript.json"
+    script.write_text(json.dumps(transcript()))
+    parameters = [
+        "backend.kind:=replay",
+        f"backend.transcript:={script}",
+        "cameras.names:=[front]",
+        "cameras.front.image_topic:=front/image_raw",
+        "cameras.front.depth_topic:=front/depth",
+        "cameras.front.camera_info_topic:=front/camera_info",
+        "pose.source:=none",
+        "keyframes.min_interval:=0.05",
+        "keyframes.min_novelty:=0.05",
+        f"query.queue_size:={QUEUE_SIZE}",
+    ]
+    return NodeProcess(namespace, directory / "node.log", parameters=parameters)
 
 
 # --- the camera ----------------------------------------------------------------------------
@@ -195,20 +140,18 @@ class MovingCamera:
     """Publishes a panning 1280x720 RGB-D camera (colour rgb8, depth 16UC1, camera_info) at a fixed rate."""
 
     def __init__(self, node, namespace: str, max_frames: int) -> None:
-        from rclpy.qos import qos_profile_sensor_data
-        from sensor_msgs.msg import CameraInfo, Image
+        from vilasr_ros.ros.harness import CameraPublisher
 
-        self.node = node
         self.panorama = Panorama(min(max_frames, 150), seed=1, pan_px=PAN_PX)  # wraps around: bounded memory
         self.max_frames = max_frames
-        prefix = f"/{namespace}/front"
-        self.image_pub = node.create_publisher(Image, f"{prefix}/image_raw", qos_profile_sensor_data)
-        self.depth_pub = node.create_publisher(Image, f"{prefix}/depth", qos_profile_sensor_data)
-        self.info_pub = node.create_publisher(CameraInfo, f"{prefix}/camera_info", qos_profile_sensor_data)
-        self.published = 0
+        self.camera = CameraPublisher(node, f"/{namespace}/front", np.array(camera_matrix()))
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="bench-camera", daemon=True)
+
+    @property
+    def published(self) -> int:
+        return self.camera.published
 
     def start(self) -> None:
         self.thread.start()
@@ -218,28 +161,15 @@ class MovingCamera:
         self.thread.join(timeout=10)
 
     def _run(self) -> None:
-        from sensor_msgs.msg import CameraInfo, Image
-        from std_msgs.msg import Header
-
         try:
             period = 1.0 / CAMERA_HZ
             next_time = time.monotonic()
             while self.published < self.max_frames and not self.stop_event.is_set():
                 rgb, depth = self.panorama.frame(self.published)
-                header = Header(stamp=self.node.get_clock().now().to_msg(), frame_id="front_optical")
-                info = CameraInfo(header=header, height=HEIGHT, width=WIDTH, distortion_model="plumb_bob", d=[0.0] * 5)
-                info.k = camera_matrix()
-                self.info_pub.publish(info)
-                self.depth_pub.publish(
-                    Image(header=header, height=HEIGHT, width=WIDTH, encoding="16UC1", step=WIDTH * 2, data=depth.tobytes())
-                )
-                self.image_pub.publish(
-                    Image(header=header, height=HEIGHT, width=WIDTH, encoding="rgb8", step=WIDTH * 3, data=rgb.tobytes())
-                )
-                self.published += 1
+                self.camera.publish(rgb, depth, "front_optical")
                 next_time += period
                 self.stop_event.wait(max(0.0, next_time - time.monotonic()))
-        except BaseException as error:  # noqa: BLE001 - reported by the benchmark
+        except BaseException as error:
             self.error = error
 
 
@@ -312,7 +242,7 @@ def request(max_keyframes: int = KEYFRAMES):
     return build_request(QUESTION, max_keyframes=max_keyframes)
 
 
-def fill_store(client: PersistentClient, camera: MovingCamera, node: NodeProcess) -> tuple[int, float]:
+def fill_store(client: PersistentClient, camera: MovingCamera, node) -> tuple[int, float]:
     """Publish until a query gets 16 keyframes; returns (frames published, seconds)."""
     started = time.monotonic()
     camera.start()
@@ -381,11 +311,11 @@ def fresh_client_calls(node, service: str, calls: int, budget_s: float) -> dict:
 
 def pipeline_without_ros(repeats: int) -> dict:
     """The node's query pipeline (select 16 of the camera's keyframes, 2-turn replay, 3D estimates), in this process."""
-    from vilasr_ros.config import EngineConfig, FramesConfig, GeometryConfig, KeyframeConfig, QueryConfig
-    from vilasr_ros.keyframes.frames import CameraIntrinsics, Frame
+    from vilasr_ros.config import EngineConfig, KeyframeConfig, QueryConfig
+    from vilasr_ros.core.camera import CameraIntrinsics, Frame
     from vilasr_ros.keyframes.store import KeyframeStore
-    from vilasr_ros.pipeline import QueryPipeline
-    from vilasr_ros.query import QueryRequest, resolve_request
+    from vilasr_ros.query.answer import Estimation, answer, from_store
+    from vilasr_ros.query.request import QueryRequest, resolve_request
     from vilasr_ros.reasoning.engine import ReasoningEngine
     from vilasr_ros.reasoning.replay_backend import ReplayBackend
 
@@ -395,16 +325,14 @@ def pipeline_without_ros(repeats: int) -> dict:
     for number in range(KEYFRAMES):
         rgb, depth = panorama.frame(number)
         store.offer(Frame("front", (number + 1) * 100_000_000, "front_optical", rgb, depth, intrinsics=intrinsics))
-    pipeline = QueryPipeline(
-        store, ReasoningEngine(ReplayBackend(transcript()), EngineConfig()), FramesConfig(), GeometryConfig()
-    )
+    engine = ReasoningEngine(ReplayBackend(transcript()), EngineConfig())
     query = resolve_request(QueryRequest(QUESTION, max_keyframes=KEYFRAMES), QueryConfig(lookback=0.0))
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        outcome = pipeline.run(query, threading.Event(), time.monotonic() + CALL_TIMEOUT_S)
+        outcome = answer(query, from_store(store), engine, Estimation(), deadline=time.monotonic() + CALL_TIMEOUT_S)
         times.append(time.perf_counter() - started)
-        if not outcome.success or len(outcome.keyframes) != KEYFRAMES:
+        if not outcome.success or len(outcome.frames) != KEYFRAMES:
             raise RuntimeError(f"the in-process pipeline failed: {outcome.stop_reason} {outcome.error}")
     return {"calls": len(times), "median_ms": 1e3 * statistics.median(times)}
 
@@ -486,6 +414,8 @@ def run(sequential_calls: int = 30, clients: int = 8, calls_per_client: int = 10
     """Start the node, fill its buffer, measure; always stops the node."""
     import rclpy
 
+    from vilasr_ros.ros.harness import wait_until_active
+
     domain = isolate_ros_graph()
     namespace = f"bench_{os.getpid()}"
     results: dict = {"ros_domain_id": domain}
@@ -493,13 +423,13 @@ def run(sequential_calls: int = 30, clients: int = 8, calls_per_client: int = 10
     directory = tempfile.TemporaryDirectory(prefix="vilasr_bench_")
     context = rclpy.context.Context()
     rclpy.init(context=context)
-    node = NodeProcess(Path(directory.name), namespace)
+    node = start_node(Path(directory.name), namespace)
     ros_node = rclpy.create_node("vilasr_bench_client", context=context)
     camera_node = rclpy.create_node("vilasr_bench_camera", context=context)
     diagnostics = CameraDiagnostics(ros_node, node.name)
     client = None
     try:
-        results["node_start_s"] = wait_active(ros_node, node.name, NODE_START_TIMEOUT_S)
+        results["node_start_s"] = wait_until_active(ros_node, node.name, NODE_START_TIMEOUT_S)
         service = f"{node.name}/query"
         client = PersistentClient(ros_node, service)
         camera = MovingCamera(camera_node, namespace, max_frames=int(FILL_TIMEOUT_S * CAMERA_HZ))

@@ -3,7 +3,7 @@
     python tools/render_parameters.py          # check: exit 1 when either file is out of date
     python tools/render_parameters.py --write  # rewrite both
 
-The schema (vilasr_ros/config.py) is the single source: names, types, defaults
+The schema (vilasr_ros/config/schema.py) is the single source: names, types, defaults
 and descriptions. test/test_package_files.py runs the check.
 """
 
@@ -31,7 +31,7 @@ EXAMPLE_CAMERA = "camera"
 TABLE_BEGIN = "<!-- parameters:begin (tools/render_parameters.py) -->"
 TABLE_END = "<!-- parameters:end -->"
 YAML_HEADER = """\
-# vilasr_ros parameters, with their defaults (generated from vilasr_ros/config.py
+# vilasr_ros parameters, with their defaults (generated from vilasr_ros/config/schema.py
 # by tools/render_parameters.py; a test checks it is up to date).
 # Pass to the node with the launch argument params_file:=... or
 # `vilasr-ros node --params-file config/vilasr.yaml`.

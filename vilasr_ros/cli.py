@@ -12,10 +12,13 @@ works, and a missing ROS install gets a clear message.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from vilasr_ros.config import BACKEND_KINDS, BackendConfig, ConfigError, EngineConfig, QueryConfig
-from vilasr_ros.query import AnswerType, QueryError, QueryRequest, resolve_request
+from vilasr_ros.core.question import AnswerType
+
+MAX_PROBLEMS_SHOWN = 20
 
 ROS_MISSING = (
     "vilasr-ros: {what} needs ROS 2 (rclpy) and the vilasr_ros interfaces, which are not importable here "
@@ -84,12 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
     reason.add_argument("--depth-scale", type=float, default=0.001, help="metres per unit of 16-bit depth")
     reason.add_argument("--out", required=True, help="directory for result.json and the drawn images")
 
-    from vilasr_ros.ingest import add_ingest_arguments
-
     ingest = commands.add_parser(
         "ingest", help="read a recorded run (MCAP rosbag2) or a folder of RGB(-D) frames into a keyframe folder (no ROS)"
     )
-    add_ingest_arguments(ingest)
+    ingest.add_argument(
+        "source",
+        help="an .mcap file or rosbag2 directory, a keyframe folder, or a folder of *.png / *.jpg images",
+    )
+    ingest.add_argument("--params-file", help="the node's YAML parameter file (default: the parameter defaults)")
+    ingest.add_argument("--out", required=True, help="directory to write the keyframe folder to")
+    ingest.add_argument(
+        "--camera", help="recordings: only this camera; image folders: the camera they show (default: the first)"
+    )
+    ingest.add_argument("--max-keyframes", type=int, help="write only this many, spread over time and viewpoint")
     return parser
 
 
@@ -121,9 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reason":
         return reason_command(args)
     if args.command == "ingest":
-        from vilasr_ros.ingest import run_ingest
-
-        return run_ingest(args)
+        return ingest_command(args)
     if args.command == "node":
         try:
             from vilasr_ros.ros.node import main as node_main
@@ -150,39 +158,35 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def reason_command(args: argparse.Namespace) -> int:
-    """`vilasr-ros reason`: one query on image files; writes result.json and the drawings."""
-    import cv2
-
-    from vilasr_ros.geometry import estimate_drawings
-    from vilasr_ros.keyframes.folder import read_keyframes
-    from vilasr_ros.keyframes.frames import KeyframeError
+    """`vilasr-ros reason`: one query on image files or a keyframe folder; writes result.json and the drawings."""
+    from vilasr_ros.core.errors import DataError
+    from vilasr_ros.io.frame_files import FrameFiles, read_frames
+    from vilasr_ros.io.keyframe_folder import read_keyframes
+    from vilasr_ros.query.answer import Estimation, answer, given
+    from vilasr_ros.query.request import QueryError, QueryRequest, resolve_request
+    from vilasr_ros.query.results import write_result
     from vilasr_ros.reasoning.backend import BackendError
-    from vilasr_ros.reasoning.engine import ReasoningEngine, ReasoningError
+    from vilasr_ros.reasoning.engine import ReasoningEngine
     from vilasr_ros.reasoning.factory import create_backend
     from vilasr_ros.reasoning.replay_backend import load_transcript
-    from vilasr_ros.reasoning.report import write_result
 
     def fail(message: str) -> int:
         print(f"vilasr-ros reason: {message}", file=sys.stderr)
         return 2
 
-    if args.keyframes:
-        try:
+    try:
+        if args.keyframes:
             frames = read_keyframes(args.keyframes)
-        except KeyframeError as error:
-            return fail(str(error))
-        images = [frame.rgb for frame in frames]
-    else:
-        images = []
-        for path in args.image:
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
-            if image is None:
-                return fail(f"cannot read image {path} (missing, or not an image format OpenCV reads)")
-            images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        try:
-            frames = _camera_frames(args, images)
-        except (KeyframeError, ValueError) as error:
-            return fail(str(error))
+        else:
+            files = FrameFiles(
+                args.image, args.depth, args.camera_info, args.pose, args.target_frame, args.depth_scale
+            )
+            frames = read_frames(files)
+    except DataError as error:
+        return fail(str(error))
+    replay = args.backend == "replay"
+    if replay and not args.transcript:
+        return fail("--backend replay needs --transcript")
     try:
         query = resolve_request(
             QueryRequest(question=args.question, options=tuple(args.option), answer_type=AnswerType(args.answer_type)),
@@ -195,9 +199,6 @@ def reason_command(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             seed=args.seed,
         )
-        replay = args.backend == "replay"
-        if replay and not args.transcript:
-            return fail("--backend replay needs --transcript")
         backend_config = BackendConfig(
             kind=args.backend,
             model=args.model,
@@ -212,48 +213,41 @@ def reason_command(args: argparse.Namespace) -> int:
         return fail(str(error))
     try:
         engine = ReasoningEngine(backend, engine_config, video=args.video)
-        result = engine.run(images, query.question, query.answer_type, query.options, forced_turns=forced)
-    except ReasoningError as error:
-        return fail(str(error))
+        outcome = answer(
+            query, given(frames), engine, Estimation(target_frame=args.target_frame), deadline=math.inf,
+            forced_turns=forced,
+        )
     finally:
         backend.close()
-    estimates = estimate_drawings(result.images, frames, args.target_frame)
-    path = write_result(result, query.question, args.out, estimates)
+    result = outcome.result
+    if result is None:
+        return fail(outcome.error)
+    path = write_result(result, query.question, args.out, outcome.estimates)
     print(f"{result.stop_reason}: {result.answer if result.answer is not None else result.error}")
     print(f"wrote {path} and {sum(image.base_index is not None for image in result.images)} drawn image(s)")
-    return 0 if result.stop_reason == "answered" else 1
+    return 0 if outcome.success else 1
 
 
-def _camera_frames(args: argparse.Namespace, images: list) -> list:
-    """The --image files with their --depth, --camera-info and --pose, as keyframe Frames."""
-    from vilasr_ros.keyframes.files import load_camera_info, load_depth, parse_pose
-    from vilasr_ros.keyframes.frames import Frame
+def ingest_command(args: argparse.Namespace) -> int:
+    """`vilasr-ros ingest`: 0 on success, 2 with a one-line reason on bad input."""
+    from vilasr_ros.io.ingest import IngestError, ingest
 
-    count = len(images)
-
-    def per_image(values: list[str], option: str, shared: bool = False) -> list[str | None]:
-        if not values:
-            return [None] * count
-        if shared and len(values) == 1:
-            return values * count
-        if len(values) != count:
-            raise ValueError(f"give {option} once per --image ({count}), got {len(values)}")
-        return [None if value.lower() == "none" else value for value in values]
-
-    depths = per_image(args.depth, "--depth")
-    infos = per_image(args.camera_info, "--camera-info", shared=True)
-    poses = per_image(args.pose, "--pose")
-    loaded_infos = {path: load_camera_info(path) for path in set(infos) if path}
-    return [
-        Frame(
-            camera="camera",
-            stamp_ns=number,
-            frame_id="camera_optical_frame",
-            rgb=rgb,
-            depth=load_depth(depths[number]) if depths[number] else None,
-            depth_scale=args.depth_scale,
-            intrinsics=loaded_infos.get(infos[number]) if infos[number] else None,
-            pose=parse_pose(poses[number], args.target_frame) if poses[number] else None,
+    try:
+        result = ingest(args.source, args.params_file, args.out, args.camera, args.max_keyframes)
+    except (IngestError, ConfigError) as error:
+        print(f"vilasr-ros ingest: {error}", file=sys.stderr)
+        return 2
+    print(f"read {result.frames_read} frame(s) from {result.source} ({result.kind})")
+    for name, stats in result.stats.cameras.items():
+        rejected = ", ".join(f"{reason} {count}" for reason, count in sorted(stats.rejected.items())) or "none"
+        print(
+            f"camera {name}: {stats.offered} offered, {stats.admitted} admitted, {stats.evicted} evicted, "
+            f"rejected: {rejected}"
         )
-        for number, rgb in enumerate(images)
-    ]
+    print(f"wrote {result.written} keyframe(s) to {result.index}")
+    shown = sorted(result.problems.items(), key=lambda item: -item[1])
+    for message, count in shown[:MAX_PROBLEMS_SHOWN]:
+        print(f"vilasr-ros ingest: {message}" + (f" ({count} times)" if count > 1 else ""), file=sys.stderr)
+    if len(shown) > MAX_PROBLEMS_SHOWN:
+        print(f"vilasr-ros ingest: ... and {len(shown) - MAX_PROBLEMS_SHOWN} other problem(s)", file=sys.stderr)
+    return 0

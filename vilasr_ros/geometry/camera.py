@@ -13,8 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vilasr_ros.keyframes.frames import CameraIntrinsics
-from vilasr_ros.reasoning.images import ResizeMapping
+from vilasr_ros.core.camera import CameraIntrinsics
+from vilasr_ros.core.conversation import ResizeMapping
 
 PINHOLE_DISTORTION_MODELS = ("plumb_bob", "rational_polynomial")
 FISHEYE_DISTORTION_MODELS = ("equidistant", "fisheye")

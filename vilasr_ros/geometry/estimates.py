@@ -112,10 +112,3 @@ class EstimationResult:
     def find(self, label: str, kind: str = OBJECT) -> SpatialEstimate | None:
         """The estimate of ``label`` (the first, when several instances carry it)."""
         return next((e for e in self.estimates if e.label == label and e.kind == kind), None)
-
-    def distance(self, label_a: str, label_b: str) -> ObjectDistance | None:
-        """The distance between objects labelled ``label_a`` and ``label_b`` (the first such pair), when known."""
-        for distance in self.distances:
-            if (distance.label_a, distance.label_b) in ((label_a, label_b), (label_b, label_a)):
-                return distance
-        return None

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vilasr_ros.core.camera import CameraIntrinsics, Frame, depth_problem
+from vilasr_ros.core.conversation import Box, ConversationImage, Line
+from vilasr_ros.core.poses import Pose, RigidTransform
 from vilasr_ros.geometry.camera import (
     back_project,
     distortion_problem,
@@ -23,10 +26,7 @@ from vilasr_ros.geometry.camera import (
 )
 from vilasr_ros.geometry.depth import DepthRange, DepthReading, region_depth, segment_endpoint_depths
 from vilasr_ros.geometry.estimates import NO_PIXELS, OBJECT, PATH, UNKNOWN_3D, SkippedDrawing, SpatialEstimate
-from vilasr_ros.geometry.transforms import Polar, RigidTransform, polar_optical, polar_rep103, ray_direction_optical
-from vilasr_ros.keyframes.frames import DEPTH_DTYPES, MAX_DEPTH_ASPECT_MISMATCH, CameraIntrinsics, Frame, Pose
-from vilasr_ros.reasoning.drawing import Box, Line
-from vilasr_ros.reasoning.engine import ConversationImage
+from vilasr_ros.geometry.transforms import Polar, polar_optical, polar_rep103, ray_direction_optical
 
 UNIFORM_TO_SIGMA = 1.0 / math.sqrt(12.0)  # 1-sigma of a uniform quantisation step
 
@@ -298,25 +298,15 @@ def _size(depth: np.ndarray) -> tuple[int, int]:
 
 
 def _usable_depth(frame: Frame, width: int, height: int, notes: list[str]) -> tuple[np.ndarray | None, float]:
-    depth = frame.depth
-    if depth is None:
+    if frame.depth is None:
         notes.append("the keyframe has no depth")
         return None, 0.0
-    if not isinstance(depth, np.ndarray) or depth.ndim != 2 or depth.dtype not in DEPTH_DTYPES or 0 in depth.shape:
-        what = getattr(depth, "shape", type(depth).__name__)
-        notes.append(f"depth ignored: not a uint16 or float32 HxW array ({what})")
+    problem = depth_problem(frame.depth, frame.depth_scale, width, height)
+    if problem:
+        notes.append(f"depth ignored: {problem}")
         return None, 0.0
-    depth_height, depth_width = depth.shape
-    if abs(depth_width * height - width * depth_height) > MAX_DEPTH_ASPECT_MISMATCH * width * depth_height:
-        notes.append(f"depth ignored: {depth_width}x{depth_height} is not registered to the {width}x{height} image")
-        return None, 0.0
-    if depth.dtype == np.uint16:
-        scale = frame.depth_scale
-        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-            notes.append(f"depth ignored: depth_scale must be positive metres per unit, got {scale!r}")
-            return None, 0.0
-        return frame.depth_metres(), float(scale)
-    return frame.depth_metres(), 0.0
+    quantum = float(frame.depth_scale) if frame.depth.dtype == np.uint16 else 0.0
+    return frame.depth_metres(), quantum
 
 
 def _usable_intrinsics(intrinsics: object, width: int, height: int, notes: list[str]) -> CameraIntrinsics | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np
 
 from vilasr_ros.config import GeometryConfig
+from vilasr_ros.core.camera import Frame
+from vilasr_ros.core.conversation import Box, ConversationImage, Line
+from vilasr_ros.core.poses import Pose, RigidTransform
 from vilasr_ros.geometry.depth import DepthRange
 from vilasr_ros.geometry.errors import GeometryError
 from vilasr_ros.geometry.estimates import OBJECT, PATH, EstimationResult, SkippedDrawing, SpatialEstimate
@@ -21,15 +24,12 @@ from vilasr_ros.geometry.lifting import (
     keyframe_problem,
     prepare_keyframe,
 )
-from vilasr_ros.geometry.transforms import Polar, RigidTransform, polar_optical, polar_rep103
-from vilasr_ros.keyframes.frames import Frame, Keyframe, Pose
-from vilasr_ros.reasoning.drawing import Box, Line
-from vilasr_ros.reasoning.engine import ConversationImage
+from vilasr_ros.geometry.transforms import Polar, polar_optical, polar_rep103
 
 
 def estimate_drawings(
     images: Sequence[ConversationImage],
-    frames: Sequence[Frame | Keyframe | None],
+    frames: Sequence[Frame | None],
     target_frame: str,
     *,
     base_pose: Pose | None = None,
@@ -41,9 +41,9 @@ def estimate_drawings(
     - ``images``: the engine's final conversation images (``ReasoningResult.images``);
       for each keyframe, a label's latest drawing on it counts (a later call
       that redraws a label replaces it, as the model sees it).
-    - ``frames``: the keyframes (:class:`Frame` or :class:`Keyframe`) in
-      conversation order: ``frames[i]`` is source image ``i + 1`` (what
-      ``ReasoningEngine.run`` was given); ``None`` where no frame is known.
+    - ``frames``: the keyframes' frames in conversation order: ``frames[i]``
+      is source image ``i + 1`` (what the reasoning loop was given); ``None``
+      where no frame is known.
       Each frame's pose (camera optical frame) must be in ``target_frame``
       to give ``valid_3d`` estimates.
     - ``base_pose``: the robot base (``base_frame``, REP 103) in ``target_frame``;
@@ -174,9 +174,8 @@ def _checked_arguments(
     frames = _as_list(frames, "frames")
     if not all(isinstance(image, ConversationImage) for image in images):
         raise GeometryError("images must be a sequence of ConversationImage (ReasoningResult.images)")
-    frames = [frame.frame if isinstance(frame, Keyframe) else frame for frame in frames]
     if not all(frame is None or isinstance(frame, Frame) for frame in frames):
-        raise GeometryError("frames must be a sequence of Frame, Keyframe or None, in conversation order")
+        raise GeometryError("frames must be a sequence of Frame or None, in conversation order")
     for name, value in (("target_frame", target_frame), ("base_frame", base_frame)):
         if not isinstance(value, str) or not value.strip():
             raise GeometryError(f"{name} must be a non-empty frame id, got {value!r}")

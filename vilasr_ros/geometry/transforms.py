@@ -1,4 +1,4 @@
-"""Rigid transforms between frames, and range / bearing / elevation in REP 103 or optical axes."""
+"""Range, bearing and elevation of points in REP 103 body frames or camera optical frames."""
 
 from __future__ import annotations
 
@@ -6,31 +6,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from vilasr_ros.keyframes.frames import Pose
-
-
-@dataclass(frozen=True)
-class RigidTransform:
-    """``parent <- child``: maps points in the child frame to the parent frame (``p_parent = R p_child + t``)."""
-
-    rotation: np.ndarray  # 3x3
-    translation: np.ndarray  # 3
-
-    @classmethod
-    def from_pose(cls, pose: Pose) -> RigidTransform:
-        """The transform ``pose.frame_id <- the frame whose pose this is``."""
-        return cls(pose.rotation_matrix(), np.array(pose.position, dtype=np.float64))
-
-    def apply(self, points: np.ndarray) -> np.ndarray:
-        """Points ``(N, 3)`` or ``(3,)`` in the child frame -> the parent frame."""
-        points = np.asarray(points, dtype=np.float64)
-        return points @ self.rotation.T + self.translation
-
-    def inverse(self) -> RigidTransform:
-        """``child <- parent``."""
-        rotation = self.rotation.T
-        return RigidTransform(rotation, -rotation @ self.translation)
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ so a recorded run is paired exactly as the live node would have paired it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from vilasr_ros.config import CameraConfig
-from vilasr_ros.keyframes.frames import CameraIntrinsics, Frame, Pose
-from vilasr_ros.keyframes.sync import PoseHistory, StampedBuffer, compose
+from vilasr_ros.core.camera import CameraIntrinsics, Frame
+from vilasr_ros.core.poses import Pose, compose
+from vilasr_ros.keyframes.sync import PoseHistory, StampedBuffer
 
 DEPTH_BUFFER = 30
 MAX_PENDING = 5  # colour frames waiting for depth / camera_info; more go on without them
@@ -27,19 +27,31 @@ MAX_PENDING = 5  # colour frames waiting for depth / camera_info; more go on wit
 PoseLookup = Callable[[str, int, Pose | None], Pose | None]
 
 
+@dataclass(frozen=True)
+class PairingSettings:
+    """What pairing needs to know of one camera."""
+
+    camera: str  # the camera's name (Frame.camera)
+    frame_id: str  # the optical frame; '' takes the colour header's frame_id
+    depth_scale: float  # metres per unit of uint16 depth
+    expects_depth: bool  # a depth topic is configured: colour frames wait briefly for it
+    expects_camera_info: bool  # a camera_info topic is configured: colour frames wait for the first one
+    depth_tolerance: float  # seconds between a colour frame and its depth image
+    extrinsic: Pose | None = None  # the optical frame in the base frame, for poses from a base pose topic
+
+
 class FramePairing:
     """Turns one camera's colour, depth and camera_info arrivals into frames ready for the keyframe store."""
 
-    def __init__(self, config: CameraConfig, depth_tolerance: float, base_frame: str, camera_pose: PoseLookup) -> None:
-        self.config = config
+    def __init__(self, settings: PairingSettings, camera_pose: PoseLookup) -> None:
+        self.settings = settings
         self._camera_pose = camera_pose
-        self._depth_tolerance_ns = round(depth_tolerance * 1e9)
-        self._wait_s = 2 * depth_tolerance + 0.1
+        self._depth_tolerance_ns = round(settings.depth_tolerance * 1e9)
+        self._wait_s = 2 * settings.depth_tolerance + 0.1
         self._depth: StampedBuffer[np.ndarray] = StampedBuffer(DEPTH_BUFFER)
         self._pending: list[_PendingFrame] = []
         self._intrinsics: CameraIntrinsics | None = None
-        extrinsic = config.extrinsic_values()
-        self._extrinsic = Pose(extrinsic[0], extrinsic[1], base_frame) if extrinsic else None
+        self._extrinsic = settings.extrinsic
 
     def add_camera_info(self, intrinsics: CameraIntrinsics, now: float) -> list[Frame]:
         """Use ``intrinsics`` from now on; returns the frames that were waiting only for them."""
@@ -53,7 +65,7 @@ class FramePairing:
 
     def add_colour(self, stamp_ns: int, header_frame_id: str, rgb: np.ndarray, now: float) -> list[Frame]:
         """Queue a colour frame; returns the frames ready now (it, when nothing is missing, and stale ones)."""
-        frame_id = self.config.frame_id or header_frame_id or self.config.name
+        frame_id = self.settings.frame_id or header_frame_id or self.settings.camera
         self._pending.append(_PendingFrame(stamp_ns, frame_id, rgb, now))
         return self._release(now, flush_stale=True)
 
@@ -67,8 +79,8 @@ class FramePairing:
         ready, waiting = [], []
         for pending in self._pending:
             depth = self._nearest_depth(pending)
-            missing = (bool(self.config.depth_topic) and depth is None) or (
-                bool(self.config.camera_info_topic) and self._intrinsics is None
+            missing = (self.settings.expects_depth and depth is None) or (
+                self.settings.expects_camera_info and self._intrinsics is None
             )
             give_up = flush_stale and now - pending.received > self._wait_s
             if missing and not give_up and len(self._pending) <= MAX_PENDING:
@@ -79,16 +91,16 @@ class FramePairing:
         return ready
 
     def _nearest_depth(self, pending: _PendingFrame) -> np.ndarray | None:
-        return self._depth.nearest(pending.stamp_ns, self._depth_tolerance_ns) if self.config.depth_topic else None
+        return self._depth.nearest(pending.stamp_ns, self._depth_tolerance_ns) if self.settings.expects_depth else None
 
     def _frame(self, pending: _PendingFrame, depth: np.ndarray | None) -> Frame:
         return Frame(
-            camera=self.config.name,
+            camera=self.settings.camera,
             stamp_ns=pending.stamp_ns,
             frame_id=pending.frame_id,
             rgb=pending.rgb,
             depth=depth,
-            depth_scale=self.config.depth_scale,
+            depth_scale=self.settings.depth_scale,
             intrinsics=self._intrinsics,
             pose=self._camera_pose(pending.frame_id, pending.stamp_ns, self._extrinsic),
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vilasr_ros.keyframes.frames import Pose
+from vilasr_ros.core.poses import Pose
 
 ANALYSIS_WIDTH = 320  # sharpness is measured at most this wide, so it does not depend on the resolution
 THUMBNAIL_SIZE = (64, 48)  # width, height of the novelty thumbnail (any aspect ratio is squeezed to it)

@@ -29,13 +29,15 @@ import itertools
 import math
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 
 from vilasr_ros.config import KeyframeConfig
-from vilasr_ros.keyframes.frames import Frame, Keyframe, KeyframeError, Pose, frame_problem, is_int
+from vilasr_ros.core.camera import Frame, frame_problem, is_int
+from vilasr_ros.core.poses import Pose
+from vilasr_ros.keyframes.frames import Keyframe, KeyframeError
 from vilasr_ros.keyframes.scoring import ImageScores, novelty, pose_change, score_image
 from vilasr_ros.keyframes.selection import spread_over_time_and_view
 

@@ -1,4 +1,4 @@
-"""Pairing by time: depth to colour by nearest stamp, and poses interpolated to a frame's stamp."""
+"""Buffers by time: the nearest item to a stamp, and poses interpolated to a frame's stamp."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import bisect
 import threading
 from typing import Generic, TypeVar
 
-import numpy as np
-
-from vilasr_ros.keyframes.frames import Pose
+from vilasr_ros.core.poses import Pose, interpolate
 
 Item = TypeVar("Item")
 
@@ -77,25 +75,3 @@ class PoseHistory:
             if neighbour and abs(neighbour[0] - stamp_ns) <= self._max_extrapolation_ns:
                 return neighbour[1]
         return None
-
-
-def interpolate(start: Pose, end: Pose, fraction: float) -> Pose:
-    """Linear interpolation of position and spherical of orientation, ``fraction`` in [0, 1]."""
-    a = np.array(start.position)
-    b = np.array(end.position)
-    q0 = np.array(start.orientation)
-    q1 = np.array(end.orientation)
-    if np.dot(q0, q1) < 0.0:
-        q1 = -q1
-    dot = float(np.clip(np.dot(q0, q1), -1.0, 1.0))
-    if dot > 0.9995:
-        q = q0 + fraction * (q1 - q0)
-    else:
-        angle = np.arccos(dot)
-        q = (np.sin((1 - fraction) * angle) * q0 + np.sin(fraction * angle) * q1) / np.sin(angle)
-    return Pose(tuple(a + fraction * (b - a)), tuple(q / np.linalg.norm(q)), start.frame_id)
-
-
-def compose(parent: Pose, child_in_parent: Pose) -> Pose:
-    """The pose of a child frame in ``parent``'s fixed frame: parent @ child (e.g. base in map @ camera in base)."""
-    return Pose.from_matrix(parent.to_matrix() @ child_in_parent.to_matrix(), parent.frame_id)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Callable, Sequence, Union
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Union
 
 import numpy as np
 
@@ -140,11 +141,3 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Free the model (and GPU memory)."""
-
-
-@dataclass
-class ChatTurn:
-    """A turn of a conversation kept as messages (for backends that re-send it)."""
-
-    role: str
-    content: list[ContentPart] = field(default_factory=list)

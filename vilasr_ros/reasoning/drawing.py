@@ -7,11 +7,13 @@ its full merged annotation list, so a box the model replaced really disappears
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 import cv2
 import numpy as np
+
+from vilasr_ros.core.conversation import Box, Line
 
 # The reference palette, cycled in list order (RGB).
 PALETTE = (
@@ -30,23 +32,6 @@ START_DOT = (255, 0, 0)
 END_DOT = (0, 0, 255)
 STROKE = 4
 DOT_RADIUS = 4
-
-
-@dataclass(frozen=True)
-class Box:
-    """A labelled box in model (resized-image) pixels, normalised: x1 <= x2, y1 <= y2, inside the image."""
-
-    label: str
-    bbox_2d: tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class Line:
-    """A labelled segment in model (resized-image) pixels, inside the image."""
-
-    label: str
-    start_point_2d: tuple[float, float]
-    end_point_2d: tuple[float, float]
 
 
 Annotation = TypeVar("Annotation", Box, Line)

@@ -11,43 +11,24 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from vilasr_ros.config import EngineConfig
-from vilasr_ros.query import AnswerType
+from vilasr_ros.core.conversation import Box, ConversationImage, Line
+from vilasr_ros.core.question import AnswerType
+from vilasr_ros.core.stop import StopReason
 from vilasr_ros.reasoning import protocol
 from vilasr_ros.reasoning.answers import Quantity, parse_answer
 from vilasr_ros.reasoning.backend import Backend, BackendError, ChatImage, SamplingParams, Session, TextCallback
-from vilasr_ros.reasoning.drawing import Box, Line, clamp_box, clamp_point, merge_by_label, render
-from vilasr_ros.reasoning.images import ResizeCache, ResizeMapping
-
-ANSWERED = "answered"
-MAX_TURNS = "max_turns"
-MAX_IMAGES = "max_images"
-TOOL_ERROR = "tool_error"
-TIMEOUT = "timeout"
-CANCELLED = "cancelled"
-BACKEND_ERROR = "backend_error"
+from vilasr_ros.reasoning.drawing import clamp_box, clamp_point, merge_by_label, render
+from vilasr_ros.reasoning.images import ResizeCache
 
 
 class ReasoningError(ValueError):
     """A query cannot start (no images, too many images, unusable image)."""
-
-
-@dataclass
-class ConversationImage:
-    """An image of the conversation: a source frame (index 1..N) or a drawing on one."""
-
-    index: int
-    source_index: int  # the original frame it shows (itself for a source frame)
-    base_index: int | None  # the image the tool call named (None for a source frame)
-    pixels: np.ndarray  # what the model sees: resized RGB, annotations drawn
-    mapping: ResizeMapping  # model coordinates -> source-image pixels
-    boxes: list[Box] = field(default_factory=list)
-    lines: list[Line] = field(default_factory=list)
 
 
 @dataclass
@@ -67,7 +48,7 @@ class TurnRecord:
 class ReasoningResult:
     """Everything a query produced."""
 
-    stop_reason: str
+    stop_reason: StopReason
     answer: str | None
     choice: str | None  # multiple choice: the option letter the answer names
     quantity: Quantity | None  # the number the answer names, with its unit and SI value
@@ -165,7 +146,7 @@ class _Run:
             session.add_user(self._content(protocol.first_user_content(self._refs(self.images), body, self.engine.video)))
             return self._loop(session)
         except BackendError as error:
-            return self._finish(session, BACKEND_ERROR, error=f"backend error: {error}")
+            return self._finish(session, StopReason.BACKEND_ERROR, error=f"backend error: {error}")
         finally:
             if session is not None:
                 session.close()
@@ -173,16 +154,16 @@ class _Run:
     def _loop(self, session: Session) -> ReasoningResult:
         for number in range(1, self.config.max_turns + 1):
             if self.cancel.is_set():
-                return self._finish(session, CANCELLED, error="cancelled")
+                return self._finish(session, StopReason.CANCELLED, error="cancelled")
             if self._timed_out():
-                return self._finish(session, TIMEOUT, error=self._timeout_message())
+                return self._finish(session, StopReason.TIMEOUT, error=self._timeout_message())
             text, finished = self._next_turn(session, number)
             if text is None:
-                return self._finish(session, CANCELLED if self.cancel.is_set() else TIMEOUT, error=self._stop_message())
+                return self._finish(session, StopReason.CANCELLED if self.cancel.is_set() else StopReason.TIMEOUT, error=self._stop_message())
             parsed = protocol.parse_turn(text)
             if parsed.answer is not None:
                 self._record(number, text, parsed.action, [], None, parsed.problems, finished)
-                return self._finish(session, ANSWERED, answer=parsed.answer)
+                return self._finish(session, StopReason.ANSWERED, answer=parsed.answer)
 
             items, problems = self._usable_items(parsed)
             if not items:
@@ -190,13 +171,13 @@ class _Run:
                 why = "; ".join(problems) if problems else "no tool call and no <answer>"
                 if not finished:
                     why = f"turn ended at engine.max_new_tokens ({self.config.max_new_tokens}) without finishing; {why}"
-                return self._finish(session, TOOL_ERROR, error=f"turn {number}: {why}")
+                return self._finish(session, StopReason.TOOL_ERROR, error=f"turn {number}: {why}")
 
             groups = _group_by_index(items)
             if len(self.images) + len(groups) > self.config.max_images:
                 self._record(number, text, parsed.action, [], None, problems, finished)
                 return self._finish(
-                    session, MAX_IMAGES,
+                    session, StopReason.MAX_IMAGES,
                     error=f"turn {number} would make {len(self.images) + len(groups)} images; "
                     f"engine.max_images is {self.config.max_images}",
                 )
@@ -206,7 +187,7 @@ class _Run:
             session.add_user(self._content(content))
             self._record(number, text, parsed.action, new_images, protocol.content_text(content), problems, finished)
         return self._finish(
-            session, MAX_TURNS, error=f"no answer after engine.max_turns ({self.config.max_turns}) turns"
+            session, StopReason.MAX_TURNS, error=f"no answer after engine.max_turns ({self.config.max_turns}) turns"
         )
 
     def _next_turn(self, session: Session, number: int) -> tuple[str | None, bool]:
@@ -276,10 +257,10 @@ class _Run:
         if self.on_turn:
             self.on_turn(record)
 
-    def _finish(self, session: Session | None, stop_reason: str, answer: str | None = None, error: str = "") -> ReasoningResult:
+    def _finish(self, session: Session | None, stop_reason: StopReason, answer: str | None = None, error: str = "") -> ReasoningResult:
         work = {"prefill_tokens": 0, "vision_patches": 0, "decoded_tokens": 0, "model_calls": 0}
         if session is not None:
-            if self.forced_turns is not None and stop_reason != BACKEND_ERROR:
+            if self.forced_turns is not None and stop_reason != StopReason.BACKEND_ERROR:
                 session.flush()
             work = session.work.as_dict()
             work["min_prefill_tokens"] = session.minimum.prefill_tokens

@@ -6,10 +6,11 @@ import math
 import threading
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from vilasr_ros.core.conversation import ResizeMapping
 
 PATCH_FACTOR = 28  # 14 px patches, merged 2x2: sides are multiples of 28
 MIN_PIXELS = 56 * 56
@@ -42,26 +43,6 @@ def smart_resize(
         h_bar = math.ceil(height * beta / factor) * factor
         w_bar = math.ceil(width * beta / factor) * factor
     return h_bar, w_bar
-
-
-@dataclass(frozen=True)
-class ResizeMapping:
-    """How a source image was resized for the model; maps model coordinates back."""
-
-    source_width: int
-    source_height: int
-    width: int  # resized (announced to the model)
-    height: int
-
-    def to_source(self, x: float, y: float) -> tuple[float, float]:
-        """A point in model (resized) pixels -> source-image pixels."""
-        return x * self.source_width / self.width, y * self.source_height / self.height
-
-    def box_to_source(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-        """A box ``(x1, y1, x2, y2)`` in model pixels -> source-image pixels."""
-        x1, y1 = self.to_source(box[0], box[1])
-        x2, y2 = self.to_source(box[2], box[3])
-        return x1, y1, x2, y2
 
 
 def check_rgb(image: np.ndarray, what: str = "image") -> np.ndarray:

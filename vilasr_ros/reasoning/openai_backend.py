@@ -12,8 +12,8 @@ import base64
 import json
 import os
 import threading
-from collections.abc import Mapping
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import cv2
 import numpy as np

@@ -1,8 +1,9 @@
 """The ViLaSR drawing protocol, exactly as the model was trained on it.
 
 The prompt strings live in ``prompts/`` as data (copied byte for byte from the
-authors' inference code); this module only assembles them. See
-``shared/protocol/README.md`` for the reference facts each function follows.
+authors' inference code, github AntResearchNLP/ViLaSR ``eval/infer.py``);
+this module only assembles them. The README's "Fidelity" section lists
+where the loop differs from that reference, and why.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from vilasr_ros.query import AnswerType
+from vilasr_ros.core.question import AnswerType
 
 OBJECT_MAPPER = "Object Mapper"
 PATH_TRACER = "Path Tracer"
 ANSWER = "Answer"
-ACTIONS = (OBJECT_MAPPER, PATH_TRACER, ANSWER)
 
 MULTIPLE_CHOICE_SUFFIX = "\nAnswer with the option's letter from the given choices directly."
 NUMERIC_SUFFIX = "\nPlease answer the question using a single word or phrase (e.g., 42 or 3.14)."

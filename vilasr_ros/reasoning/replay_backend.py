@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from vilasr_ros.reasoning.backend import (
     Backend,
@@ -21,7 +21,6 @@ from vilasr_ros.reasoning.backend import (
     Session,
     TextCallback,
 )
-
 
 Script = dict  # question text -> assistant turns; the key "" is the default
 PIECE_SECONDS = 0.02  # with a turn duration, text is streamed (and cancel checked) this often

@@ -24,8 +24,9 @@ import gc
 import importlib.util
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -167,7 +168,7 @@ class TransformersBackend(Backend):
         try:
             self.processor = AutoProcessor.from_pretrained(model)
             self.model = Qwen2_5_VLForConditionalGeneration.from_pretrained(model, **kwargs).eval()
-        except Exception as error:  # noqa: BLE001 - every load failure becomes one actionable error
+        except Exception as error:
             raise _load_failure(model, self.device, error) from error
         self.tokenizer = self.processor.tokenizer
         self.vocab = _Vocab.from_tokenizer(self.tokenizer)
@@ -445,7 +446,7 @@ class TransformersSession(Session):
         try:
             with torch.inference_mode():
                 return run()
-        except Exception as error:  # noqa: BLE001 - CUDA OOM, shape errors, ...: all end the session
+        except Exception as error:
             self._cache = None
             self._logprobs = None
             if self._backend.device.type == "cuda":

@@ -16,10 +16,12 @@ from rclpy.node import Node
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from vilasr_ros import message_fields
 from vilasr_ros.config import CameraConfig
-from vilasr_ros.imaging import ImageConversionError
-from vilasr_ros.keyframes.frames import Frame, KeyframeError
+from vilasr_ros.core.camera import Frame
+from vilasr_ros.core.errors import DataError
+from vilasr_ros.io import messages
+from vilasr_ros.io.cameras import pairing_settings
+from vilasr_ros.io.images import ImageConversionError
 from vilasr_ros.keyframes.pairing import FramePairing
 from vilasr_ros.keyframes.store import KeyframeStore
 from vilasr_ros.ros.pose_source import PoseSource
@@ -47,12 +49,11 @@ class CameraInput:
         self.config = config
         self._node = node
         self._store = store
-        self._pairing = FramePairing(config, depth_tolerance, base_frame, poses.camera_pose)
+        self._pairing = FramePairing(pairing_settings(config, depth_tolerance, base_frame), poses.camera_pose)
         self._compressed = config.transport == "compressed"
         self._depth_compressed = config.depth_transport == "compressedDepth"
         self.frames_received = 0
         self.frames_without_depth = 0
-        self.messages_dropped = 0
         image_type = CompressedImage if self._compressed else Image
         self._subscriptions = [
             node.create_subscription(
@@ -79,33 +80,32 @@ class CameraInput:
         self._subscriptions = []
 
     def _warn(self, what: str) -> None:
-        self.messages_dropped += 1
         self._node.get_logger().warning(f"camera {self.config.name}: {what}", throttle_duration_sec=WARN_PERIOD_S)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         try:
-            intrinsics = message_fields.intrinsics(msg)
-        except KeyframeError as error:
+            intrinsics = messages.intrinsics(msg)
+        except DataError as error:
             self._warn(f"ignoring camera_info on {self.config.camera_info_topic}: {error}")
             return
         self._offer(self._pairing.add_camera_info(intrinsics, time.monotonic()))
 
     def _on_depth(self, msg: Image | CompressedImage) -> None:
         try:
-            depth = message_fields.depth_image(msg, self._depth_compressed)
+            depth = messages.depth_image(msg, self._depth_compressed)
         except ImageConversionError as error:
             self._warn(f"dropping depth on {self.config.depth_topic}: {error}")
             return
-        self._offer(self._pairing.add_depth(message_fields.stamp_ns(msg.header.stamp), depth, time.monotonic()))
+        self._offer(self._pairing.add_depth(messages.stamp_ns(msg.header.stamp), depth, time.monotonic()))
 
     def _on_image(self, msg: Image | CompressedImage) -> None:
         self.frames_received += 1
         try:
-            rgb = message_fields.colour_image(msg, self._compressed)
+            rgb = messages.colour_image(msg, self._compressed)
         except ImageConversionError as error:
             self._warn(f"dropping image on {self.config.image_topic}: {error}")
             return
-        stamp = message_fields.stamp_ns(msg.header.stamp)
+        stamp = messages.stamp_ns(msg.header.stamp)
         self._offer(self._pairing.add_colour(stamp, msg.header.frame_id, rgb, time.monotonic()))
 
     def _offer(self, frames: list[Frame]) -> None:

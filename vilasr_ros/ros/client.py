@@ -6,7 +6,8 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
-from vilasr_ros.query import ANSWER_TYPES_BY_CODE, AnswerType
+from vilasr_ros.core.question import AnswerType
+from vilasr_ros.query.request import ANSWER_TYPES_BY_CODE
 from vilasr_ros.ros.conversions import duration_to_seconds, seconds_to_duration
 from vilasr_ros.srv import SpatialQuery
 

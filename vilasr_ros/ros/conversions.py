@@ -14,14 +14,14 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
+from vilasr_ros.core.stop import StopReason
 from vilasr_ros.geometry import OBJECT, SpatialEstimate
 from vilasr_ros.keyframes.store import StoreStats
-from vilasr_ros.msg import ObjectDistance, ReasoningTurn, SpatialEstimate as SpatialEstimateMsg, SpatialEstimateArray
-from vilasr_ros.pipeline import QueryOutcome
-from vilasr_ros.query import QueryRequest, answer_type_from_code
+from vilasr_ros.msg import ObjectDistance, ReasoningTurn, SpatialEstimateArray
+from vilasr_ros.msg import SpatialEstimate as SpatialEstimateMsg
+from vilasr_ros.query.answer import QueryOutcome
+from vilasr_ros.query.request import QueryRequest, answer_type_from_code
 from vilasr_ros.reasoning.engine import TurnRecord
-
-MARKER_LIFETIME_S = 0  # 0: markers stay until the next query replaces them
 
 
 def duration_to_seconds(duration: Duration) -> float:
@@ -43,7 +43,7 @@ def ns_to_stamp(nanoseconds: int) -> Time:
 def request_from_msg(msg) -> QueryRequest:
     """A SpatialQuery service request or action goal as a :class:`QueryRequest`.
 
-    Raises :class:`vilasr_ros.query.QueryError` for an unknown answer type.
+    Raises :class:`vilasr_ros.query.request.QueryError` for an unknown answer type.
     """
     return QueryRequest(
         question=msg.question,
@@ -56,12 +56,12 @@ def request_from_msg(msg) -> QueryRequest:
     )
 
 
-def rejected_result(result, query_id: str, error: str, started: float, stop_reason: str = "rejected"):
+def rejected_result(result, query_id: str, error: str, started: float, stop_reason: StopReason = StopReason.REJECTED):
     """Fill a service response / action result for a query that did not run (or did not finish)."""
     result.success = False
     result.query_id = query_id
     result.error = error
-    result.stop_reason = stop_reason
+    result.stop_reason = str(stop_reason)
     result.has_numeric_value = False
     result.numeric_value = math.nan
     result.estimates.query_id = query_id
@@ -74,9 +74,9 @@ def fill_result(result, outcome: QueryOutcome, target_frame: str, stamp: Time):
     result.query_id = outcome.query.query_id
     result.success = outcome.success
     result.error = outcome.error
-    result.stop_reason = outcome.stop_reason
-    result.keyframe_stamps = [ns_to_stamp(kf.stamp_ns) for kf in outcome.keyframes]
-    result.keyframe_cameras = [kf.camera for kf in outcome.keyframes]
+    result.stop_reason = str(outcome.stop_reason)
+    result.keyframe_stamps = [ns_to_stamp(frame.stamp_ns) for frame in outcome.frames]
+    result.keyframe_cameras = [frame.camera for frame in outcome.frames]
     result.has_numeric_value = False
     result.numeric_value = math.nan
     reasoning = outcome.result
@@ -145,7 +145,7 @@ def estimate_msg(estimate: SpatialEstimate) -> SpatialEstimateMsg:
 
 def estimates_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> SpatialEstimateArray:
     """The query's estimates as a SpatialEstimateArray (header: target frame, newest keyframe's stamp)."""
-    newest = max((kf.stamp_ns for kf in outcome.keyframes), default=None)
+    newest = max((frame.stamp_ns for frame in outcome.frames), default=None)
     array = SpatialEstimateArray(
         header=Header(frame_id=target_frame, stamp=ns_to_stamp(newest) if newest is not None else stamp),
         query_id=outcome.query.query_id,
@@ -168,9 +168,9 @@ def annotated_image_msgs(outcome: QueryOutcome) -> list[Image]:
     if outcome.result is None:
         return messages
     for image in outcome.result.images:
-        if image.base_index is None or image.source_index > len(outcome.keyframes):
+        if image.base_index is None or image.source_index > len(outcome.frames):
             continue
-        source = outcome.keyframes[image.source_index - 1].frame
+        source = outcome.frames[image.source_index - 1]
         height, width = image.pixels.shape[:2]
         messages.append(
             Image(

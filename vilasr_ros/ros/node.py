@@ -35,11 +35,13 @@ from visualization_msgs.msg import MarkerArray
 
 from vilasr_ros.action import SpatialQuery as SpatialQueryAction
 from vilasr_ros.config import ConfigError
-from vilasr_ros.keyframes.frames import Pose
+from vilasr_ros.core.poses import Pose
+from vilasr_ros.core.stop import StopReason
 from vilasr_ros.keyframes.store import KeyframeStore
 from vilasr_ros.msg import SpatialEstimateArray
-from vilasr_ros.pipeline import QueryOutcome, QueryPipeline
-from vilasr_ros.query import QueryError, new_query_id, resolve_request
+from vilasr_ros.query.answer import Estimation, QueryOutcome, answer, from_store
+from vilasr_ros.query.request import QueryError, new_query_id, resolve_request
+from vilasr_ros.query.worker import QueryWorker, WorkerBusy, WorkerStopped
 from vilasr_ros.reasoning.backend import Backend, BackendError
 from vilasr_ros.reasoning.engine import ReasoningEngine, TurnRecord
 from vilasr_ros.reasoning.factory import create_backend
@@ -58,7 +60,6 @@ from vilasr_ros.ros.conversions import (
 from vilasr_ros.ros.parameters import Settings, declare_node_parameters, read_settings, validate_parameter_change
 from vilasr_ros.ros.pose_source import PoseSource, create_pose_source
 from vilasr_ros.srv import SpatialQuery
-from vilasr_ros.worker import QueryWorker, WorkerBusy, WorkerStopped
 
 NODE_NAME = "vilasr"
 DIAGNOSTICS_PERIOD_S = 1.0
@@ -85,7 +86,7 @@ class VilasrNode(LifecycleNode):
         self._status = "unconfigured"
         self._backend: Backend | None = None
         self._store: KeyframeStore | None = None
-        self._pipeline: QueryPipeline | None = None
+        self._engine: ReasoningEngine | None = None
         self._worker: QueryWorker | None = None
         self._poses: PoseSource | None = None
         self._cameras: list[CameraInput] = []
@@ -143,14 +144,7 @@ class VilasrNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self._backend = backend
         self._store = KeyframeStore(config.keyframes, cameras=config.cameras.names)
-        self._pipeline = QueryPipeline(
-            self._store,
-            ReasoningEngine(backend, config.engine, video=config.engine.prompt_style == "video"),
-            config.frames,
-            config.geometry,
-            base_pose=self._base_pose,
-            now_ns=lambda: self.get_clock().now().nanoseconds,
-        )
+        self._engine = ReasoningEngine(backend, config.engine, video=config.engine.prompt_style == "video")
         self._worker = QueryWorker(config.query.queue_size)
         self._status = "inactive"
         self.get_logger().info(f"configured in {time.monotonic() - started:.1f} s")
@@ -237,7 +231,7 @@ class VilasrNode(LifecycleNode):
         if self._backend is not None:
             self._backend.close()
             self._backend = None
-        self._pipeline = None
+        self._engine = None
         self._store = None
 
     def _base_pose(self) -> Pose | None:
@@ -249,12 +243,20 @@ class VilasrNode(LifecycleNode):
     def _submit(self, request, query_id: str, on_turn=None, on_phase=None):
         """Validate and queue a request; returns (ticket, timeout) or raises QueryError/WorkerBusy/RuntimeError."""
         with self._state_lock:
-            if not self._active or self._worker is None or self._pipeline is None:
+            if not self._active or self._worker is None or self._engine is None or self._store is None:
                 raise RuntimeError(f"not ready: the node is {self._status}")
-            worker, pipeline, defaults = self._worker, self._pipeline, self._settings.node.query
-        query = resolve_request(request_from_msg(request), defaults, query_id=query_id)
+            worker, engine, store, config = self._worker, self._engine, self._store, self._settings.node
+        query = resolve_request(request_from_msg(request), config.query, query_id=query_id)
         deadline = time.monotonic() + query.timeout
-        ticket = worker.submit(lambda cancel: pipeline.run(query, cancel, deadline, on_turn, on_phase))
+        select = from_store(store, now_ns=lambda: self.get_clock().now().nanoseconds)
+        estimation = Estimation(config.frames.target_frame, config.frames.base_frame, config.geometry, self._base_pose)
+
+        def job(cancel: threading.Event) -> QueryOutcome:
+            return answer(
+                query, select, engine, estimation, cancel=cancel, deadline=deadline, on_turn=on_turn, on_phase=on_phase
+            )
+
+        ticket = worker.submit(job)
         return ticket, query.timeout
 
     def _execute(self, request, result, query_id: str, on_turn=None, on_phase=None, cancelled=lambda: False):
@@ -277,12 +279,14 @@ class VilasrNode(LifecycleNode):
             except TimeoutError:
                 if time.monotonic() > deadline:
                     ticket.cancel()
-                    return rejected_result(result, query_id, "timeout: the query did not finish", started, "timeout")
+                    return rejected_result(
+                        result, query_id, "timeout: the query did not finish", started, StopReason.TIMEOUT
+                    )
             except WorkerStopped as error:
-                return rejected_result(result, query_id, f"cancelled: {error}", started, "cancelled")
-            except Exception as error:  # noqa: BLE001 - a crashing backend must not take the node down
+                return rejected_result(result, query_id, f"cancelled: {error}", started, StopReason.CANCELLED)
+            except Exception as error:
                 self.get_logger().error(f"query {query_id} failed: {type(error).__name__}: {error}")
-                return rejected_result(result, query_id, f"backend error: {error}", started, "backend_error")
+                return rejected_result(result, query_id, f"backend error: {error}", started, StopReason.BACKEND_ERROR)
         self._publish(outcome)
         fill_result(result, outcome, self._settings.node.frames.target_frame, self.get_clock().now().to_msg())
         result.latency = seconds_to_duration(time.monotonic() - started)
@@ -297,7 +301,7 @@ class VilasrNode(LifecycleNode):
         query_id = new_query_id()
         try:
             return self._execute(request, response, query_id)
-        except Exception as error:  # noqa: BLE001 - an exception here would stop the executor
+        except Exception as error:
             self.get_logger().error(f"query {query_id}: internal error: {type(error).__name__}: {error}")
             return rejected_result(response, query_id, f"internal error: {type(error).__name__}: {error}", time.monotonic())
 
@@ -325,7 +329,7 @@ class VilasrNode(LifecycleNode):
                 on_phase=lambda phase: publish(None, phase),
                 cancelled=lambda: goal_handle.is_cancel_requested,
             )
-        except Exception as error:  # noqa: BLE001 - an exception here would stop the executor
+        except Exception as error:
             self.get_logger().error(f"query {query_id}: internal error: {type(error).__name__}: {error}")
             result = rejected_result(
                 SpatialQueryAction.Result(), query_id, f"internal error: {type(error).__name__}: {error}", started

@@ -15,9 +15,10 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
-from vilasr_ros import message_fields
 from vilasr_ros.config import PoseConfig
-from vilasr_ros.keyframes.frames import KeyframeError, Pose
+from vilasr_ros.core.errors import DataError
+from vilasr_ros.core.poses import Pose
+from vilasr_ros.io import messages
 from vilasr_ros.keyframes.pairing import TopicPoses
 
 
@@ -78,11 +79,11 @@ class TopicPoseSource:
     def _on_pose(self, msg: Odometry | PoseStamped) -> None:
         pose_msg = msg.pose.pose if isinstance(msg, Odometry) else msg.pose
         try:
-            pose = message_fields.pose(pose_msg, msg.header.frame_id or "odom")
-        except KeyframeError as error:
+            pose = messages.pose(pose_msg, msg.header.frame_id or "odom")
+        except DataError as error:
             self._node.get_logger().warning(f"ignoring pose: {error}", throttle_duration_sec=5.0)
             return
-        self._poses.add(message_fields.stamp_ns(msg.header.stamp), pose)
+        self._poses.add(messages.stamp_ns(msg.header.stamp), pose)
 
     def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
         return self._poses.camera_pose(camera_frame, stamp_ns, extrinsic)
@@ -117,7 +118,7 @@ class TfPoseSource:
         t, q = transform.transform.translation, transform.transform.rotation
         try:
             return Pose((t.x, t.y, t.z), (q.x, q.y, q.z, q.w), self._target_frame)
-        except KeyframeError:
+        except DataError:
             return None
 
     def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:

@@ -34,10 +34,6 @@ class SceneObject:
     def centre(self) -> tuple[float, float, float]:
         return (self.centre_xy[0], self.centre_xy[1], self.size[2] / 2)
 
-    @property
-    def near_face_x(self) -> float:
-        return self.centre_xy[0] - self.size[0] / 2
-
 
 OBJECTS = (
     SceneObject("red chair", (2.2, 0.7, 0.0), (0.5, 0.5, 0.9), (200, 40, 40)),

@@ -1,0 +1,452 @@
+"""The parameter schema: one validated dataclass per concern.
+
+Every ROS parameter of the node is a field below; its ROS name is
+``<group>.<field>`` (``engine.max_turns``), its default is the field default and
+its description is the field's ``doc`` metadata. The ROS layer declares the
+parameters from this schema and builds a :class:`NodeConfig` from their values,
+so validation lives here, in plain Python, with clear messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vilasr_ros.core.errors import DataError
+from vilasr_ros.core.poses import POSE_STRING_FORMS, parse_pose
+
+
+class ConfigError(ValueError):
+    """A parameter has an invalid value; the message names the parameter."""
+
+
+def _param(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+BACKEND_KINDS = ("transformers", "openai", "replay")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
+QUANTIZATIONS = ("none", "4bit", "8bit")
+PROMPT_STYLES = ("images", "video")
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """Which model answers, and where it runs."""
+
+    kind: str = _param(
+        "transformers",
+        "Backend: transformers (in-process Qwen2.5-VL), openai (an OpenAI-compatible "
+        "server such as vLLM) or replay (assistant turns read from a transcript file).",
+    )
+    model: str = _param(
+        "AntResearchNLP/ViLaSR",
+        "Model: a Hugging Face id or a local directory (transformers); the served "
+        "model name (openai).",
+    )
+    device: str = _param("auto", "Torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:N.")
+    dtype: str = _param("auto", "Weights dtype: auto (bfloat16 on GPU, float32 on CPU), bfloat16, float16, float32.")
+    attn_implementation: str = _param("sdpa", "Attention implementation: sdpa, eager or flash_attention_2.")
+    quantization: str = _param("none", "bitsandbytes quantization on GPU: none, 4bit or 8bit.")
+    url: str = _param("http://localhost:8000/v1", "Base URL of the OpenAI-compatible server (openai backend).")
+    api_key_env: str = _param(
+        "OPENAI_API_KEY",
+        "Environment variable holding the server's API key (openai backend); unset means no key.",
+    )
+    request_timeout: float = _param(120.0, "Seconds to wait for one server response (openai backend).")
+    max_retries: int = _param(2, "Retries of a failed server request (openai backend).")
+    transcript: str = _param(
+        "", "JSON file with the assistant turns to replay, one list or one per question (replay backend)."
+    )
+    replay_turn_seconds: float = _param(
+        0.0,
+        "Seconds each replayed turn takes, streamed in pieces (replay backend): rehearses cancel, timeouts "
+        "and concurrent clients without a model.",
+    )
+
+    def __post_init__(self) -> None:
+        _check_choice("backend.kind", self.kind, BACKEND_KINDS)
+        _check_choice("backend.dtype", self.dtype, DTYPES)
+        _check_choice("backend.attn_implementation", self.attn_implementation, ATTN_IMPLEMENTATIONS)
+        _check_choice("backend.quantization", self.quantization, QUANTIZATIONS)
+        if not (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)):
+            raise ConfigError(f"backend.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.kind != "replay" and not self.model.strip():
+            raise ConfigError("backend.model must name a model (a Hugging Face id or a local path)")
+        if self.kind == "openai" and not self.url.startswith(("http://", "https://")):
+            raise ConfigError(f"backend.url must start with http:// or https://, got {self.url!r}")
+        if self.kind == "replay" and not self.transcript.strip():
+            raise ConfigError("backend.transcript must name a JSON transcript file when backend.kind is replay")
+        _check_positive("backend.request_timeout", self.request_timeout)
+        _check_at_least("backend.max_retries", self.max_retries, 0)
+        _check_number("backend.replay_turn_seconds", self.replay_turn_seconds, minimum=0.0)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The drawing-reasoning loop and sampling."""
+
+    max_turns: int = _param(10, "Model calls per query before it must answer (the reference uses 10).")
+    max_images: int = _param(45, "Images in one conversation, keyframes and drawings together (reference: 45).")
+    max_pixels: int = _param(351232, "Pixel budget per image after Qwen2.5-VL smart_resize (reference: 351232).")
+    temperature: float = _param(0.75, "Sampling temperature; 0 decodes greedily (reference: 0.75).")
+    top_p: float = _param(0.9, "Nucleus sampling threshold (reference: 0.9).")
+    max_new_tokens: int = _param(2048, "Tokens the model may generate in one turn.")
+    seed: int = _param(-1, "Sampling seed; -1 draws a fresh seed per query.")
+    prompt_style: str = _param(
+        "images",
+        "How keyframes are announced: images (indexed images, as in the reference's multi-image evaluation) or "
+        "video (frames of a video, as in its VSI-Bench evaluation).",
+    )
+
+    def __post_init__(self) -> None:
+        _check_at_least("engine.max_turns", self.max_turns, 1)
+        _check_at_least("engine.max_images", self.max_images, 1)
+        _check_at_least("engine.max_pixels", self.max_pixels, 28 * 28 * 4)
+        _check_at_least("engine.max_new_tokens", self.max_new_tokens, 1)
+        _check_at_least("engine.seed", self.seed, -1)
+        if not (math.isfinite(self.temperature) and self.temperature >= 0.0):
+            raise ConfigError(f"engine.temperature must be >= 0, got {self.temperature}")
+        if not (0.0 < self.top_p <= 1.0):
+            raise ConfigError(f"engine.top_p must be in (0, 1], got {self.top_p}")
+        _check_choice("engine.prompt_style", self.prompt_style, PROMPT_STYLES)
+
+
+@dataclass(frozen=True)
+class QueryConfig:
+    """Defaults and limits for incoming queries."""
+
+    max_keyframes: int = _param(16, "Keyframes shown to the model when a request asks for 0 (reference: 16 frames).")
+    lookback: float = _param(120.0, "Seconds of history a query may use when a request gives 0; 0 means all.")
+    timeout: float = _param(120.0, "Seconds a query may take when a request gives 0.")
+    queue_size: int = _param(4, "Queries waiting behind the running one; more are refused as busy.")
+
+    def __post_init__(self) -> None:
+        _check_at_least("query.max_keyframes", self.max_keyframes, 1)
+        _check_at_least("query.queue_size", self.queue_size, 0)
+        if not (math.isfinite(self.lookback) and self.lookback >= 0.0):
+            raise ConfigError(f"query.lookback must be >= 0 seconds, got {self.lookback}")
+        _check_positive("query.timeout", self.timeout)
+
+
+@dataclass(frozen=True)
+class FramesConfig:
+    """Coordinate frames of the published estimates."""
+
+    target_frame: str = _param("map", "Frame of every published 3D position (map, odom, ...).")
+    base_frame: str = _param("base_link", "Robot base frame that ranges and bearings are measured from.")
+
+    def __post_init__(self) -> None:
+        for name, value in (("frames.target_frame", self.target_frame), ("frames.base_frame", self.base_frame)):
+            if not value.strip() or value.startswith("/"):
+                raise ConfigError(f"{name} must be a non-empty frame id without a leading '/', got {value!r}")
+
+
+@dataclass(frozen=True)
+class KeyframeConfig:
+    """Which camera frames are kept as keyframes, and how many."""
+
+    min_sharpness: float = _param(
+        30.0,
+        "Frames less sharp than this are rejected as blurred: variance of the Laplacian of the "
+        "grayscale image downscaled to at most 320 px wide (grey levels squared).",
+    )
+    min_translation: float = _param(
+        0.5, "Metres the camera must move since its last keyframe to admit a frame (needs a pose)."
+    )
+    min_rotation: float = _param(
+        20.0, "Degrees the camera must turn since its last keyframe to admit a frame (needs a pose)."
+    )
+    min_novelty: float = _param(
+        0.35,
+        "View change that admits a frame, in (0, 1]: 1 - normalised correlation of smoothed 64x48 "
+        "grayscale thumbnails with the camera's last keyframe (a 10 % shift of the view gives about 0.25).",
+    )
+    min_interval: float = _param(0.5, "Minimum seconds between two keyframes of one camera.")
+    max_interval: float = _param(
+        5.0, "Seconds after which a sharp frame is admitted even if nothing moved or changed."
+    )
+    stamp_tolerance: float = _param(
+        1.0, "Seconds a frame's stamp may lie before its camera's last keyframe; older is rejected as out of order."
+    )
+    max_per_camera: int = _param(
+        100, "Keyframes kept per camera; one 1280x720 RGB-D keyframe (16UC1 depth) holds about 4.6 MB."
+    )
+    max_total: int = _param(300, "Keyframes kept over all cameras.")
+
+    def __post_init__(self) -> None:
+        _check_number("keyframes.min_sharpness", self.min_sharpness, minimum=0.0)
+        _check_number("keyframes.min_translation", self.min_translation, minimum=0.0, exclusive=True)
+        _check_number("keyframes.min_rotation", self.min_rotation, minimum=0.0, exclusive=True)
+        _check_number("keyframes.min_novelty", self.min_novelty, minimum=0.0, exclusive=True)
+        if self.min_novelty > 1.0:
+            raise ConfigError(f"keyframes.min_novelty must be <= 1, got {self.min_novelty}")
+        _check_number("keyframes.min_interval", self.min_interval, minimum=0.0)
+        _check_number("keyframes.max_interval", self.max_interval, minimum=self.min_interval, exclusive=True)
+        _check_number("keyframes.stamp_tolerance", self.stamp_tolerance, minimum=0.0)
+        _check_at_least("keyframes.max_per_camera", self.max_per_camera, 1)
+        _check_at_least("keyframes.max_total", self.max_total, 1)
+
+
+@dataclass(frozen=True)
+class GeometryConfig:
+    """How boxes and lines the model drew become metric 3D estimates."""
+
+    min_depth: float = _param(0.1, "Depth readings nearer than this (metres) are ignored as invalid.")
+    max_depth: float = _param(20.0, "Depth readings farther than this (metres) are ignored as invalid.")
+    inner_box_fraction: float = _param(
+        0.5,
+        "Central fraction of a box's width and height whose depth pixels give the object's depth "
+        "(0.5: the middle quarter of its area, away from the background at its edges).",
+    )
+    min_valid_fraction: float = _param(
+        0.1, "Fraction of the depth pixels in a box's inner region that must be valid for a 3D estimate."
+    )
+    endpoint_radius: float = _param(
+        0.01,
+        "Radius of the depth window around a path endpoint, as a fraction of the image width "
+        "(0.01: 3 px of a 320 px depth image, at least 1 px).",
+    )
+    fusion_radius: float = _param(
+        1.0,
+        "Metres within which views of the same label from different keyframes are fused into one "
+        "estimate; farther views stay separate estimates with that label.",
+    )
+
+    def __post_init__(self) -> None:
+        _check_number("geometry.min_depth", self.min_depth, minimum=0.0)
+        _check_number("geometry.max_depth", self.max_depth, minimum=self.min_depth, exclusive=True)
+        for name, value in (
+            ("geometry.inner_box_fraction", self.inner_box_fraction),
+            ("geometry.min_valid_fraction", self.min_valid_fraction),
+        ):
+            if not (math.isfinite(value) and 0.0 < value <= 1.0):
+                raise ConfigError(f"{name} must be in (0, 1], got {value}")
+        if not (math.isfinite(self.endpoint_radius) and 0.0 < self.endpoint_radius <= 0.5):
+            raise ConfigError(f"geometry.endpoint_radius must be in (0, 0.5], got {self.endpoint_radius}")
+        _check_number("geometry.fusion_radius", self.fusion_radius, minimum=0.0, exclusive=True)
+
+
+POSE_SOURCES = ("auto", "tf", "odometry", "pose", "none")
+IMAGE_TRANSPORTS = ("raw", "compressed")
+DEPTH_TRANSPORTS = ("raw", "compressedDepth")
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    """Where the cameras' poses come from."""
+
+    source: str = _param(
+        "auto",
+        "Camera poses: tf (tf2, ROS installs), odometry (nav_msgs/Odometry on pose.topic plus each camera's "
+        "extrinsic), pose (geometry_msgs/PoseStamped on pose.topic plus extrinsic), none, or auto (tf when "
+        "tf2_ros is importable, else odometry).",
+    )
+    topic: str = _param("/odom", "Topic of the robot base pose for pose.source odometry or pose.")
+    max_gap: float = _param(0.5, "Seconds between two base poses beyond which a frame's pose is not interpolated.")
+
+    def __post_init__(self) -> None:
+        _check_choice("pose.source", self.source, POSE_SOURCES)
+        if self.source in ("odometry", "pose", "auto") and not self.topic.strip():
+            raise ConfigError(f"pose.topic must name a topic when pose.source is {self.source}")
+        _check_positive("pose.max_gap", self.max_gap)
+
+
+@dataclass(frozen=True)
+class CamerasConfig:
+    """Which cameras are buffered; each name gets its own cameras.<name>.* parameters."""
+
+    names: tuple[str, ...] = _param(
+        ("camera",), "Camera names; each has the cameras.<name>.* parameters (image_topic, ...)."
+    )
+    depth_tolerance: float = _param(0.05, "Seconds between a colour frame and the depth image paired with it.")
+
+    def __post_init__(self) -> None:
+        if not self.names:
+            raise ConfigError("cameras.names must name at least one camera")
+        for name in self.names:
+            if not name or not all(c.isalnum() or c == "_" for c in name):
+                raise ConfigError(f"cameras.names entries must be letters, digits and '_', got {name!r}")
+        if len(set(self.names)) != len(self.names):
+            raise ConfigError(f"cameras.names has duplicates: {list(self.names)}")
+        _check_positive("cameras.depth_tolerance", self.depth_tolerance)
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """One camera's topics (parameters cameras.<name>.<field>)."""
+
+    name: str
+    image_topic: str = _param("/camera/color/image_raw", "Colour image topic (sensor_msgs/Image or CompressedImage).")
+    transport: str = _param("raw", "raw (sensor_msgs/Image) or compressed (sensor_msgs/CompressedImage, jpeg/png).")
+    camera_info_topic: str = _param(
+        "/camera/color/camera_info", "sensor_msgs/CameraInfo of the colour image; '' for none."
+    )
+    depth_topic: str = _param("", "Depth registered to the colour image (16UC1 or 32FC1); '' for none.")
+    depth_transport: str = _param(
+        "raw", "raw (sensor_msgs/Image) or compressedDepth (compressed_depth_image_transport)."
+    )
+    depth_scale: float = _param(0.001, "Metres per unit of 16UC1 depth (0.001: millimetres).")
+    frame_id: str = _param("", "The camera's optical frame; '' takes the image header's frame_id.")
+    extrinsic: str = _param(
+        "",
+        "The optical frame's pose in frames.base_frame for pose.source odometry/pose: 'x y z qx qy qz qw' "
+        "or 'x y z roll pitch yaw' (metres, radians); '' means unknown (frames stay without pose).",
+    )
+
+    def __post_init__(self) -> None:
+        prefix = f"cameras.{self.name}"
+        if not self.image_topic.strip():
+            raise ConfigError(f"{prefix}.image_topic must name a topic")
+        _check_choice(f"{prefix}.transport", self.transport, IMAGE_TRANSPORTS)
+        _check_choice(f"{prefix}.depth_transport", self.depth_transport, DEPTH_TRANSPORTS)
+        _check_number(f"{prefix}.depth_scale", self.depth_scale, minimum=0.0, exclusive=True)
+        self.extrinsic_values()
+
+    def extrinsic_values(self) -> tuple[tuple[float, float, float], tuple[float, float, float, float]] | None:
+        """The extrinsic as (position, quaternion xyzw), or None when unset; raises ConfigError when malformed."""
+        if not self.extrinsic.strip():
+            return None
+        try:
+            pose = parse_pose(self.extrinsic, "base")
+        except DataError as error:
+            problem = str(error) if "zero length" in str(error) else f"must be {POSE_STRING_FORMS}"
+            raise ConfigError(f"cameras.{self.name}.extrinsic {problem}, got {self.extrinsic!r}") from None
+        return pose.position, pose.orientation
+
+    @classmethod
+    def from_parameters(cls, name: str, values: Mapping[str, Any]) -> CameraConfig:
+        """Build camera ``name`` from flat ``cameras.<name>.<field>`` values (missing: defaults)."""
+        fields = {}
+        for item in _camera_fields():
+            key = f"cameras.{name}.{item.name}"
+            if key in values:
+                fields[item.name] = _coerce(key, values[key], type(item.default))
+        return cls(name=name, **fields)
+
+
+def _camera_fields() -> list[dataclasses.Field]:
+    return [item for item in dataclasses.fields(CameraConfig) if item.name != "name"]
+
+
+def camera_parameter_defaults(name: str) -> dict[str, Any]:
+    """The ROS names and defaults of camera ``name``'s parameters."""
+    return {f"cameras.{name}.{item.name}": item.default for item in _camera_fields()}
+
+
+def camera_parameter_descriptions(name: str) -> dict[str, str]:
+    """The ROS names and descriptions of camera ``name``'s parameters."""
+    return {f"cameras.{name}.{item.name}": item.metadata["doc"] for item in _camera_fields()}
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Everything the node reads from its parameters (per-camera topics: :class:`CameraConfig`)."""
+
+    autostart: bool = _param(
+        True, "Configure and activate by itself at start; false: wait for a lifecycle manager."
+    )
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    query: QueryConfig = field(default_factory=QueryConfig)
+    frames: FramesConfig = field(default_factory=FramesConfig)
+    keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
+    geometry: GeometryConfig = field(default_factory=GeometryConfig)
+    pose: PoseConfig = field(default_factory=PoseConfig)
+    cameras: CamerasConfig = field(default_factory=CamerasConfig)
+
+    @classmethod
+    def from_parameters(cls, values: Mapping[str, Any]) -> NodeConfig:
+        """Build from flat ``group.name`` (or top-level ``name``) values; missing names keep their defaults."""
+        known = parameter_defaults()
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown parameter(s): {', '.join(unknown)}")
+        groups: dict[str, dict[str, Any]] = {}
+        built: dict[str, Any] = {}
+        for name, value in values.items():
+            coerced = _coerce(name, value, type(known[name]))
+            group, _, item = name.rpartition(".")
+            if group:
+                groups.setdefault(group, {})[item] = coerced
+            else:
+                built[item] = coerced
+        for item in dataclasses.fields(cls):
+            if _is_group(item):
+                built[item.name] = item.default_factory(**groups.get(item.name, {}))  # type: ignore[misc]
+        return cls(**built)
+
+    def to_parameters(self) -> dict[str, Any]:
+        """Flat ``group.name`` -> value, the inverse of :meth:`from_parameters`."""
+        flat: dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if not _is_group(item):
+                flat[item.name] = value
+                continue
+            for entry in dataclasses.fields(value):
+                flat[f"{item.name}.{entry.name}"] = getattr(value, entry.name)
+        return flat
+
+
+def _is_group(item: dataclasses.Field) -> bool:
+    return item.default_factory is not dataclasses.MISSING  # type: ignore[comparison-overlap]
+
+
+def parameter_defaults() -> dict[str, Any]:
+    """Every static parameter's ROS name and default value (per-camera ones: camera_parameter_defaults)."""
+    return NodeConfig().to_parameters()
+
+
+def parameter_descriptions() -> dict[str, str]:
+    """Every static parameter's ROS name and one-line description."""
+    docs: dict[str, str] = {}
+    for item in dataclasses.fields(NodeConfig):
+        if not _is_group(item):
+            docs[item.name] = item.metadata["doc"]
+            continue
+        for entry in dataclasses.fields(item.default_factory):  # type: ignore[arg-type]
+            docs[f"{item.name}.{entry.name}"] = entry.metadata["doc"]
+    return docs
+
+
+def _coerce(name: str, value: Any, expected: type) -> Any:
+    if expected is tuple:  # string arrays (ROS returns lists)
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"{name} must be a list of strings, got {value!r}")
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{name} must be of type {expected.__name__}, got {value!r}")
+    return value
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _check_at_least(name: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not (math.isfinite(value) and value > 0.0):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {value}")
+
+
+def _check_number(name: str, value: float, minimum: float, exclusive: bool = False) -> None:
+    if not math.isfinite(value) or value < minimum or (exclusive and value == minimum):
+        relation = ">" if exclusive else ">="
+        raise ConfigError(f"{name} must be a finite number {relation} {minimum}, got {value}")
+
+
+def _is_cuda_index(device: str) -> bool:
+    prefix, _, index = device.partition(":")
+    return prefix == "cuda" and index.isdigit()
