@@ -4,13 +4,27 @@ SHELL := /bin/bash
 RUN := bash tools/run.sh
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test test-unit lint format demo bench clean
 
 setup:
 	@bash tools/setup.sh
 
 test: setup
 	$(RUN) python -m pytest $(PYTEST_ARGS)
+
+# The fast loop: everything that starts no ROS process, model server or build (under 30 s here).
+UNIT := not ros and not server and not model and not packaging and not slow
+test-unit: setup
+	$(RUN) python -m pytest -q -m "$(UNIT)" $(PYTEST_ARGS)
+
+# ruff (ruff.toml): lint rules and formatting; `make format` rewrites the files.
+lint: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+format: setup
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
 
 demo: setup
 	$(RUN) bash tools/demo.sh

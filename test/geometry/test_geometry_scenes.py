@@ -259,6 +259,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lens_name, depth_size, encoding", CASES)
 def test_objects_are_placed_in_map_within_3_percent_of_range(lens_name, depth_size, encoding):
     frame = render(CAMERA, lens_name, depth_size, encoding)

@@ -143,6 +143,7 @@ def test_a_panning_camera_without_pose_admits_novel_views():
 # --- memory ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_memory_stays_under_both_caps_over_10000_frames():
     rng = np.random.default_rng(7)
     images = [rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(40)]

@@ -11,6 +11,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.slow  # each test runs the command in a subprocess
+
 TURNS = [
     "<think> Find the chair. </think> Action: Object Mapper\n```json\n"
     '[{"index": 1, "bbox_2d": [100, 50, 300, 250], "label": "chair"}]\n```',

@@ -45,10 +45,11 @@ def test_demo_runs_and_its_estimates_match_the_ground_truth(tmp_path):
 
 
 def test_the_recorded_drive_replays_offline_through_ingest_and_reason(tmp_path):
-    from vilasr_ros.ros.demo import demo_parameters, record_drive
+    from vilasr_ros.ros.demo.__main__ import NAMESPACE, demo_parameters
+    from vilasr_ros.ros.demo.recorder import record_drive
 
     params = demo_parameters(tmp_path, "replay", "", "")
-    record_drive(tmp_path / "drive.mcap")
+    record_drive(tmp_path / "drive.mcap", NAMESPACE)
     run = [sys.executable, "-c", "import sys; from vilasr_ros.cli import main; sys.exit(main(sys.argv[1:]))"]
     ingest = subprocess.run([*run, "ingest", str(tmp_path / "drive.mcap"), "--params-file", str(params),
                              "--out", str(tmp_path / "keyframes"), "--max-keyframes", "1"],

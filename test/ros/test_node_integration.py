@@ -182,8 +182,9 @@ def test_a_backend_that_cannot_load_leaves_the_node_unconfigured_not_dead(ros_no
 )
 def test_invalid_parameters_stop_the_node_with_a_clear_message(override, message, namespace, tmp_path):
     process = start_node(namespace, tmp_path, override)
-    output, _ = process.communicate(timeout=WAIT)
-    assert process.returncode == 2, output
+    code = process.wait(WAIT)
+    output = process.log()
+    assert code == 2, output
     assert message in output
     assert "Traceback" not in output
 

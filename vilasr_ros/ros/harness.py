@@ -59,6 +59,7 @@ class NodeProcess:
         self.name = f"/{namespace}/vilasr"
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self._exit_code: int | None = None
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, text=True)
 
     @property
@@ -70,7 +71,8 @@ class NodeProcess:
 
     def log(self) -> str:
         """Everything the node printed so far."""
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         try:
             return self.log_path.read_text(errors="replace")
         except OSError:
@@ -79,8 +81,17 @@ class NodeProcess:
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
 
+    def wait(self, timeout: float) -> int:
+        """Wait for the node to exit by itself; its exit code (subprocess.TimeoutExpired after ``timeout`` s)."""
+        return self.process.wait(timeout=timeout)
+
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> int | None:
-        """SIGINT (as Ctrl-C), then kill after ``timeout`` s; returns the exit code (None if it had to be killed)."""
+        """SIGINT (as Ctrl-C), then kill after ``timeout`` s; returns the exit code (None if it had to be killed).
+
+        A node already stopped returns its exit code again.
+        """
+        if self._log.closed:
+            return self._exit_code
         killed = False
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -91,7 +102,8 @@ class NodeProcess:
                 self.process.wait(timeout=10)
                 killed = True
         self._log.close()
-        return None if killed else self.process.returncode
+        self._exit_code = None if killed else self.process.returncode
+        return self._exit_code
 
 
 def wait_until_active(ros_node: Node, node_name: str, timeout: float) -> float:
