@@ -4,6 +4,7 @@
     vilasr-ros ask "question" [--option "A. ..."]... [--service /vilasr/query]
     vilasr-ros reason --image A.png [--image B.png]... --question "..." --out DIR [--backend ...]
     vilasr-ros ingest SOURCE [--params-file F] --out DIR [--camera NAME] [--max-keyframes N]
+    vilasr-ros bench-gen --out DIR [--seed S] [--items N] [--keyframes FOLDER --objects YAML]
 
 ROS imports happen inside the sub-commands that need them, so ``--help``
 works, and a missing ROS install gets a clear message.
@@ -90,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest", help="read a recorded run (MCAP rosbag2) or a folder of RGB(-D) frames into a keyframe folder (no ROS)"
     )
     add_ingest_arguments(ingest)
+
+    from vilasr_ros.evaluation.cli import add_bench_gen_arguments
+
+    add_bench_gen_arguments(commands.add_parser("bench-gen", help="generate a spatial-question benchmark folder (no ROS)"))
     return parser
 
 
@@ -124,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         from vilasr_ros.ingest import run_ingest
 
         return run_ingest(args)
+    if args.command == "bench-gen":
+        from vilasr_ros.evaluation.cli import run_bench_gen
+
+        return run_bench_gen(args)
     if args.command == "node":
         try:
             from vilasr_ros.ros.node import main as node_main

@@ -169,18 +169,21 @@ def random_room(rng: np.random.Generator) -> Room:
 def camera_path(
     room: Room, rng: np.random.Generator, frames: int, width: int = 320, height: int = 240
 ) -> list[CameraView]:
-    """``frames`` views along an arc near the walls, each looking roughly at the room's centre, tilted down."""
-    focal = 0.6 * width
+    """``frames`` views along an arc near the walls, tilted down, panning across the room's centre."""
+    focal = 0.75 * width
     k = np.array([[focal, 0.0, width / 2], [0.0, focal, height / 2], [0.0, 0.0, 1.0]])
     cx, cy = room.width / 2, room.depth / 2
     ax, ay = cx - CAMERA_WALL_DISTANCE, cy - CAMERA_WALL_DISTANCE
     start = float(rng.uniform(0, 2 * math.pi))
     sweep = float(rng.uniform(math.radians(100), math.radians(180))) * (1 if rng.random() < 0.5 else -1)
+    pan = float(rng.uniform(0.35, 0.6)) * (1 if rng.random() < 0.5 else -1)
     views = []
     for step in range(frames):
-        angle = start + sweep * step / max(1, frames - 1)
+        progress = step / max(1, frames - 1)
+        angle = start + sweep * progress
         x, y = cx + ax * math.cos(angle), cy + ay * math.sin(angle)
-        yaw = math.atan2(cy - y, cx - x) + float(rng.uniform(-0.25, 0.25))
+        # The view pans across the room while the camera moves, so objects come into view one after another.
+        yaw = math.atan2(cy - y, cx - x) + pan * (2 * progress - 1) + float(rng.uniform(-0.1, 0.1))
         pitch = math.radians(16.0) + float(rng.uniform(-0.05, 0.05))
         views.append(CameraView(k, width, height, camera_pose(x, y, CAMERA_HEIGHT, yaw, pitch)))
     return views
