@@ -20,8 +20,10 @@ The rules, per ``problem_type`` (the authors' vocabulary, also used in our items
 
 MRA is computed in float32 like the reference (torch float32 tensors): the
 thresholds 0.50, 0.55, ..., 0.95 and the relative error are float32 values, so
-boundary cases such as a count of 11 for 10 (relative error 0.1 against the
-threshold 0.9) come out as the authors' code scores them.
+exact boundary cases come out as the authors' code scores them, which is not
+always what exact arithmetic gives: 11 for 10 (relative error 0.1) passes the
+0.90 threshold (0.9), but 12 for 10 fails the 0.80 one (0.6, not 0.7), since
+float32(0.2) > 1 - float32(0.8).
 """
 
 from __future__ import annotations
