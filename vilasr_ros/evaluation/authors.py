@@ -36,7 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from vilasr_ros.evaluation import scoring
-from vilasr_ros.evaluation.items import EvalItem, ItemError, PromptStyle, answer_type_for
+from vilasr_ros.evaluation.items import (
+    EvalItem,
+    ItemError,
+    PromptStyle,
+    answer_type_for,
+)
 
 VSI_BENCH = "vsi_bench"
 MAZE = "maze"

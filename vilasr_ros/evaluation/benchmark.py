@@ -47,14 +47,20 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import yaml
 
-from vilasr_ros.evaluation.items import EvalItem, ItemError, PromptStyle, answer_type_for
+from vilasr_ros.evaluation.items import (
+    EvalItem,
+    ItemError,
+    PromptStyle,
+    answer_type_for,
+)
 from vilasr_ros.evaluation.questions import FAMILIES, GENERATORS, Question, SceneFacts
 from vilasr_ros.keyframes.folder import read_keyframes, write_keyframes
 from vilasr_ros.keyframes.frames import Frame, KeyframeError

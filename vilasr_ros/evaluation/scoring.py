@@ -66,7 +66,7 @@ def answer_text(output: str) -> str:
 
 def mra_thresholds() -> np.ndarray:
     """The float32 thresholds 0.50, 0.55, ..., 0.95 (ten values)."""
-    count = int(round((MRA_END - MRA_START) / MRA_STEP)) + 1
+    count = round((MRA_END - MRA_START) / MRA_STEP) + 1
     return np.array([MRA_START + step * MRA_STEP for step in range(count)], dtype=np.float32)
 
 
