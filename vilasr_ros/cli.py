@@ -4,6 +4,7 @@
     vilasr-ros ask "question" [--option "A. ..."]... [--service /vilasr/query]
     vilasr-ros reason --image A.png [--image B.png]... --question "..." --out DIR [--backend ...]
     vilasr-ros ingest SOURCE [--params-file F] --out DIR [--camera NAME] [--max-keyframes N]
+    vilasr-ros bench-gen --out DIR [--seed S] [--items N] [--keyframes FOLDER --objects YAML]
 
 ROS imports happen inside the sub-commands that need them, so ``--help``
 works, and a missing ROS install gets a clear message.
@@ -100,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--camera", help="recordings: only this camera; image folders: the camera they show (default: the first)"
     )
     ingest.add_argument("--max-keyframes", type=int, help="write only this many, spread over time and viewpoint")
+
+    from vilasr_ros.evaluation.cli import add_bench_gen_arguments
+
+    add_bench_gen_arguments(commands.add_parser("bench-gen", help="generate a spatial-question benchmark folder (no ROS)"))
     return parser
 
 
@@ -132,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         return reason_command(args)
     if args.command == "ingest":
         return ingest_command(args)
+    if args.command == "bench-gen":
+        from vilasr_ros.evaluation.cli import run_bench_gen
+
+        return run_bench_gen(args)
     if args.command == "node":
         try:
             from vilasr_ros.ros.node import main as node_main
