@@ -28,6 +28,7 @@ DTYPES = ("auto", "bfloat16", "float16", "float32")
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
 QUANTIZATIONS = ("none", "4bit", "8bit", "torchao-int8", "torchao-int4")
 DECODES = ("auto", "graph", "static", "dynamic")
+IMAGE_FORMATS = ("png", "jpeg")
 PROMPT_STYLES = ("images", "video")
 
 
@@ -67,6 +68,10 @@ class BackendConfig:
     )
     request_timeout: float = _param(120.0, "Seconds to wait for one server response (openai backend).")
     max_retries: int = _param(2, "Retries of a failed server request (openai backend).")
+    image_format: str = _param(
+        "png", "How images travel to the server (openai backend): png (lossless) or jpeg (a fraction of the bytes)."
+    )
+    jpeg_quality: int = _param(90, "JPEG quality 1-100 when backend.image_format is jpeg (openai backend).")
     transcript: str = _param(
         "", "JSON file with the assistant turns to replay, one list or one per question (replay backend)."
     )
@@ -92,6 +97,9 @@ class BackendConfig:
             raise ConfigError("backend.transcript must name a JSON transcript file when backend.kind is replay")
         _check_positive("backend.request_timeout", self.request_timeout)
         _check_at_least("backend.max_retries", self.max_retries, 0)
+        _check_choice("backend.image_format", self.image_format, IMAGE_FORMATS)
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ConfigError(f"backend.jpeg_quality must be in 1..100, got {self.jpeg_quality}")
         _check_number("backend.replay_turn_seconds", self.replay_turn_seconds, minimum=0.0)
 
 
