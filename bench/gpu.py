@@ -165,7 +165,7 @@ def weight_bytes(model: Any) -> tuple[int, int]:
     return step, size(model.parameters())
 
 
-class _TimedSession:
+class TimedSession:
     """Forwards to a backend session; times each turn's prefill and decodes in place of each forced turn.
 
     The engine, teacher-forcing, calls ``flush()`` (the turn's context) then ``add_assistant(text)``; here
@@ -218,17 +218,17 @@ class _TimedSession:
         self.inner.close()
 
 
-class _TimedBackend:
-    """Opens :class:`_TimedSession` sessions on a TransformersBackend; collects one record per query."""
+class TimedBackend:
+    """Opens :class:`TimedSession` sessions on a TransformersBackend; collects one record per query."""
 
     def __init__(self, backend: Any, decode_tokens: int) -> None:
         self.backend, self.decode_tokens = backend, decode_tokens
         self.records: list[dict] = []
 
-    def start(self, system_prompt: str) -> _TimedSession:
+    def start(self, system_prompt: str) -> TimedSession:
         record: dict = {"prefill_s": [], "prefill_tokens": [], "decode_s": [], "decode_tokens": [], "prompts": []}
         self.records.append(record)
-        return _TimedSession(self.backend.start(system_prompt), self.backend, self.decode_tokens, record)
+        return TimedSession(self.backend.start(system_prompt), self.backend, self.decode_tokens, record)
 
 
 def camera_frames(count: int) -> list[Any]:
@@ -246,7 +246,7 @@ def run_query(backend: Any, decode_tokens: int, turns: int) -> dict:
     from vilasr_ros.reasoning.engine import ReasoningEngine
     from vilasr_ros.reasoning.synthetic import drawing_transcript
 
-    timed = _TimedBackend(backend, decode_tokens)
+    timed = TimedBackend(backend, decode_tokens)
     engine = ReasoningEngine(timed, EngineConfig(max_turns=turns))  # type: ignore[arg-type]
     frames = camera_frames(KEYFRAMES)
     if backend.device.type == "cuda":
