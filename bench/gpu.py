@@ -24,6 +24,9 @@ here with a large device-to-device copy, bytes read plus bytes written) over the
 weight bytes one decode step must read (the language model's layers, final norm
 and output head; ``*_all_weights`` figures divide by every weight byte instead).
 
+First, one short turn (32 greedy tokens) is decoded on each path and the tokens compared
+(``same_tokens_check``): the graph must give exactly the eager static step's tokens.
+
 Exits with one line and status 2 on a machine without a CUDA GPU, unless
 ``--config tiny`` (a miniature model, to check this script on a CPU).
 """
@@ -318,6 +321,36 @@ def run_generate(backend: Any, prompts: list, decode_tokens: int) -> dict:
     return record
 
 
+def same_tokens(model: Any, processor: Any, paths: Sequence[str], tokens: int) -> dict:
+    """Greedy tokens of one short turn (a 784x448 image and a question) on each decode path, compared.
+
+    The graph replays exactly the kernels of the eager static step, so their tokens must be identical;
+    the dynamic loop runs other attention kernels, so in bfloat16 a near-tie may part it from them.
+    """
+    import numpy as np
+
+    from vilasr_ros.reasoning.backend import ChatImage, SamplingParams
+    from vilasr_ros.reasoning.transformers_backend import TransformersBackend
+
+    pixels = np.random.default_rng(1).integers(0, 256, (448, 784, 3), dtype=np.uint8)
+    decoded = {}
+    for path in paths:
+        session = TransformersBackend.from_loaded(model, processor, decode=path).start("You are a helpful assistant.")
+        session.add_user([ChatImage(1, pixels), QUESTION])
+        session.prefill()
+        before = len(session.token_ids)
+        session.generate(SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=tokens))
+        decoded[path] = session.token_ids[before:]
+        session.close()
+    reference = decoded[paths[0]]
+    check: dict = {"tokens": tokens, "reference": paths[0]}
+    for path in paths[1:]:
+        same = next((i for i, (a, b) in enumerate(zip(reference, decoded[path])) if a != b), len(reference))
+        check[f"{path}_identical"] = decoded[path] == reference
+        check[f"{path}_same_prefix_tokens"] = same
+    return check
+
+
 def summarize(record: dict, ceiling: float, ceiling_all: float) -> dict:
     """The per-path figures written to the JSON."""
     tokens, seconds = sum(record["decode_tokens"]), sum(record["decode_s"])
@@ -390,6 +423,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ceiling_tokens_per_s_all_weights": ceiling_all,
         "paths": {},
     }
+    compared = ["static", "graph", "dynamic"] if device.type == "cuda" else ["static", "dynamic"]
+    results["same_tokens_check"] = same_tokens(model, processor, compared, 32)
+    log(f"same greedy tokens: {results['same_tokens_check']}")
     paths = results["paths"]
     expected_s = 0.0  # the slowest path so far: what a later path is expected to take
 

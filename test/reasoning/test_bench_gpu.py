@@ -33,6 +33,8 @@ def test_tiny_configuration_runs_every_path_and_writes_the_figures(tmp_path):
     results = json.loads(out.read_text())
     assert results["config"] == "tiny" and results["turns"] == 2 and results["decode_tokens_per_turn"] == 6
     assert results["bandwidth_gb_per_s"] > 0 and 0 < results["decode_step_weight_gb"] < results["weight_gb"]
+    check = results["same_tokens_check"]
+    assert check["reference"] == "static" and check["dynamic_identical"] is True  # float32 on the CPU: identical
     paths = results["paths"]
     if not torch.cuda.is_available():
         assert "CUDA" in paths["graph"]["skipped"]
