@@ -4,7 +4,7 @@ SHELL := /bin/bash
 RUN := bash tools/run.sh
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-unit lint format demo bench clean
+.PHONY: setup test test-unit lint format demo bench bench-gpu clean
 
 setup:
 	@bash tools/setup.sh
@@ -32,6 +32,11 @@ demo: setup
 # Benchmarks of the real code paths: bench/results.json (+ results.md).
 bench: setup
 	$(RUN) python bench/run.py
+
+# Decode speed at Qwen2.5-VL-7B scale (random weights) on a CUDA GPU: bench/results-gpu.json.
+# Without a GPU it says so in one line and fails.
+bench-gpu: setup
+	$(RUN) python bench/gpu.py
 
 clean:
 	rm -rf build install log build.log demo_out .pytest_cache

@@ -39,6 +39,14 @@ MEANINGS = {
     "reprefill_prefill_work_ratio": "tokens prefilled / the minimum, re-prefill",
     "reprefill_vision_encode_ratio": "vision patches encoded / the minimum, re-prefill",
     "incremental_speedup_vs_reprefill": "re-prefill time / incremental time, same transcript and model",
+    # decode loops (tiny Qwen2.5-VL, CPU; bench/gpu.py measures them at 7B scale on a GPU)
+    "decode_dynamic_s_per_query": "s per 10-turn query on the tiny Qwen2.5-VL decoding 32 tokens per turn with "
+    "today's loop (a forward per token over a growing DynamicCache), median of repeated queries",
+    "decode_static_s_per_query": "s per the same query with the pre-allocated static KV cache (backend.decode "
+    "static; on a GPU the graph path also replays each step as a CUDA graph)",
+    "decode_dynamic_tokens_per_s": "decoded tokens per second of the dynamic loop in that query (CPU, tiny model)",
+    "decode_static_tokens_per_s": "decoded tokens per second of the static-cache loop in that query (CPU, tiny model)",
+    "decode_static_speedup_vs_dynamic": "dynamic time per query / static time per query, same transcript and model",
     # the node's service (bench/service_bench.py)
     "service_overhead_ms": "median client-side round trip of ~/query (node as a separate process, replay backend, "
     "2-turn transcript, 16 keyframes of 720p RGB-D, one persistent client)",

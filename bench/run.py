@@ -6,7 +6,8 @@ Top-level numeric keys (tools read them); every figure is measured here, now:
 keyframe ingestion of 1280x720 RGB-D frames (bench/ingest_bench.py, in
 subprocesses, also pinned to one core), the drawing loop's own overhead
 (replay backend), incremental vs re-prefill work and time (tiny Qwen2.5-VL,
-teacher-forced 10-turn transcript), and the node's ~/query service as a
+teacher-forced 10-turn transcript), the dynamic vs static-cache decode loops
+(tiny Qwen2.5-VL, the same transcript with 32 tokens decoded per turn), and the node's ~/query service as a
 separate process (bench/service_bench.py: round trip with 16 keyframes, 8
 concurrent clients, peak memory). Non-numeric context sits under
 ``machine`` (hardware, versions, commit) and ``details`` (raw samples and
@@ -40,6 +41,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 import descriptions  # noqa: E402
+import gpu  # noqa: E402
 import plot  # noqa: E402
 import service_bench  # noqa: E402
 
@@ -105,6 +107,41 @@ def incremental_vs_reprefill(repeats: int) -> dict[str, float]:
                 figures["reprefill_prefill_work_ratio"] = work["prefill_tokens"] / work["min_prefill_tokens"]
                 figures["reprefill_vision_encode_ratio"] = work["vision_patches"] / work["min_vision_patches"]
     figures["incremental_speedup_vs_reprefill"] = figures["reprefill_s_per_query"] / figures["incremental_s_per_query"]
+    return figures
+
+
+DECODE_TOKENS = 32
+
+
+def decode_paths(repeats: int) -> dict[str, float]:
+    """Today's dynamic decode loop vs the static-cache one (CPU: no CUDA graph), tiny model, 10 turns.
+
+    Each turn decodes DECODE_TOKENS tokens greedily in place of the recorded one (bench/gpu.py's TimedBackend),
+    then the engine goes on with the recorded tool call; the same query, repeated, per path.
+    """
+    from vilasr_ros.sim.tiny_model import build_tiny_qwen
+    from vilasr_ros.reasoning.transformers_backend import TransformersBackend
+
+    frames = camera_frames(2, 336, 448)
+    transcript = drawing_transcript(TURNS, len(frames), width=448, height=336)
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        model_dir = build_tiny_qwen(Path(directory) / "tiny")
+        for path in ("dynamic", "static"):
+            backend = TransformersBackend(str(model_dir), device="cpu", decode=path)
+            timed = gpu.TimedBackend(backend, DECODE_TOKENS)
+            engine = ReasoningEngine(timed, EngineConfig(max_turns=TURNS))  # type: ignore[arg-type]
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                result = engine.run(frames, QUESTION, forced_turns=transcript)
+                times.append(time.perf_counter() - started)
+                assert result.stop_reason == "answered", result.error
+            backend.close()
+            record = timed.records[-1]
+            figures[f"decode_{path}_s_per_query"] = statistics.median(times)
+            figures[f"decode_{path}_tokens_per_s"] = sum(record["decode_tokens"]) / sum(record["decode_s"])
+    figures["decode_static_speedup_vs_dynamic"] = figures["decode_dynamic_s_per_query"] / figures["decode_static_s_per_query"]
     return figures
 
 
@@ -308,6 +345,7 @@ def main() -> int:
     results.update(figures)
     results.update(loop_overhead(args.repeats))
     results.update(incremental_vs_reprefill(max(1, args.repeats)))
+    results.update(decode_paths(min(3, max(1, args.repeats))))  # two paths x 10 turns x 32 tokens: slow on CPU
     figures, details["service"] = service(args.service_calls, args.clients, args.calls_per_client)
     results.update(figures)
     results["peak_rss_mb_bench"] = peak_rss_mb_self()

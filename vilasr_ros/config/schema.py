@@ -30,7 +30,9 @@ def _param(default: Any, doc: str) -> Any:
 BACKEND_KINDS = ("transformers", "openai", "replay")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
-QUANTIZATIONS = ("none", "4bit", "8bit")
+QUANTIZATIONS = ("none", "4bit", "8bit", "torchao-int8", "torchao-int4")
+DECODES = ("auto", "graph", "static", "dynamic")
+IMAGE_FORMATS = ("png", "jpeg")
 PROMPT_STYLES = ("images", "video")
 
 
@@ -51,7 +53,18 @@ class BackendConfig:
     device: str = _param("auto", "Torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:N.")
     dtype: str = _param("auto", "Weights dtype: auto (bfloat16 on GPU, float32 on CPU), bfloat16, float16, float32.")
     attn_implementation: str = _param("sdpa", "Attention implementation: sdpa, eager or flash_attention_2.")
-    quantization: str = _param("none", "bitsandbytes quantization on GPU: none, 4bit or 8bit.")
+    quantization: str = _param(
+        "none",
+        "Weight quantization: none; 4bit or 8bit (bitsandbytes, CUDA); torchao-int8 (int8 weight-only, CPU or "
+        "CUDA) or torchao-int4 (int4 weight-only, CUDA and bfloat16): torchao runs where bitsandbytes does not "
+        "(Jetson). Needs the package it names.",
+    )
+    decode: str = _param(
+        "auto",
+        "Decode loop (transformers backend): graph (pre-allocated KV cache, each token's step replayed as a CUDA "
+        "graph; CUDA only), static (the same cache, no graph), dynamic (a Python forward per token over a growing "
+        "cache) or auto (graph on CUDA, dynamic on CPU). All give the same tokens.",
+    )
     url: str = _param("http://localhost:8000/v1", "Base URL of the OpenAI-compatible server (openai backend).")
     api_key_env: str = _param(
         "OPENAI_API_KEY",
@@ -59,6 +72,10 @@ class BackendConfig:
     )
     request_timeout: float = _param(120.0, "Seconds to wait for one server response (openai backend).")
     max_retries: int = _param(2, "Retries of a failed server request (openai backend).")
+    image_format: str = _param(
+        "png", "How images travel to the server (openai backend): png (lossless) or jpeg (a fraction of the bytes)."
+    )
+    jpeg_quality: int = _param(90, "JPEG quality 1-100 when backend.image_format is jpeg (openai backend).")
     transcript: str = _param(
         "", "JSON file with the assistant turns to replay, one list or one per question (replay backend)."
     )
@@ -73,6 +90,7 @@ class BackendConfig:
         _check_choice("backend.dtype", self.dtype, DTYPES)
         _check_choice("backend.attn_implementation", self.attn_implementation, ATTN_IMPLEMENTATIONS)
         _check_choice("backend.quantization", self.quantization, QUANTIZATIONS)
+        _check_choice("backend.decode", self.decode, DECODES)
         if not (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)):
             raise ConfigError(f"backend.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.kind != "replay" and not self.model.strip():
@@ -83,6 +101,9 @@ class BackendConfig:
             raise ConfigError("backend.transcript must name a JSON transcript file when backend.kind is replay")
         _check_positive("backend.request_timeout", self.request_timeout)
         _check_at_least("backend.max_retries", self.max_retries, 0)
+        _check_choice("backend.image_format", self.image_format, IMAGE_FORMATS)
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ConfigError(f"backend.jpeg_quality must be in 1..100, got {self.jpeg_quality}")
         _check_number("backend.replay_turn_seconds", self.replay_turn_seconds, minimum=0.0)
 
 

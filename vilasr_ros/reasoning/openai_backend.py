@@ -3,7 +3,8 @@
 A fleet of robots can share one GPU server this way. The server keeps no
 conversation state, so every request re-sends the whole conversation (vLLM's
 and SGLang's prefix caches hide most of the repeated prefill); images travel as
-base64 PNG ``data:`` URLs, encoded once when their user turn is added.
+base64 PNG (lossless) or JPEG (a fraction of the bytes) ``data:`` URLs, encoded once
+when their user turn is added.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -34,6 +36,8 @@ from vilasr_ros.reasoning.backend import (
 
 NO_API_KEY = "EMPTY"  # what servers without authentication accept (vLLM's documented placeholder)
 _MESSAGE_LIMIT = 300  # characters of a server's error message quoted in a BackendError
+IMAGE_FORMATS = ("png", "jpeg")
+_IMAGE_LIMIT = re.compile(r"At most (\d+) image\(s\)")  # vLLM's refusal of more images than --limit-mm-per-prompt
 
 
 class OpenAIBackend(Backend):
@@ -44,7 +48,8 @@ class OpenAIBackend(Backend):
     variable ``api_key_env`` (unset: ``EMPTY``, which servers without
     authentication accept). Each request waits at most ``request_timeout``
     seconds for the server (per read while streaming) and is retried up to
-    ``max_retries`` times on connection errors, timeouts, 408, 409, 429 and 5xx.
+    ``max_retries`` times on connection errors, timeouts, 408, 409, 429 and 5xx. Images are sent
+    as ``image_format`` (``png`` or ``jpeg`` at ``jpeg_quality``, 1-100).
     """
 
     name = "openai"
@@ -56,7 +61,15 @@ class OpenAIBackend(Backend):
         api_key_env: str = "OPENAI_API_KEY",
         request_timeout: float = 120.0,
         max_retries: int = 2,
+        image_format: str = "png",
+        jpeg_quality: int = 90,
     ) -> None:
+        if image_format not in IMAGE_FORMATS:
+            raise BackendError(f"image_format must be png or jpeg, got {image_format!r}")
+        if not 1 <= jpeg_quality <= 100:
+            raise BackendError(f"jpeg_quality must be in 1..100, got {jpeg_quality}")
+        self.image_format = image_format
+        self.jpeg_quality = jpeg_quality
         self.url = url
         self.model = model
         self.api_key_env = api_key_env
@@ -78,6 +91,8 @@ class OpenAIBackend(Backend):
             api_key_env=config.api_key_env,
             request_timeout=config.request_timeout,
             max_retries=config.max_retries,
+            image_format=config.image_format,
+            jpeg_quality=config.jpeg_quality,
         )
 
     def start(self, system_prompt: str) -> OpenAISession:
@@ -127,6 +142,13 @@ class OpenAIBackend(Backend):
                 f"{where} does not serve model {self.model!r} (HTTP 404: {_server_message(error)}): check "
                 "backend.model against the server's /v1/models, and that backend.url ends with /v1"
             )
+        limit = _IMAGE_LIMIT.search(_server_message(error)) if isinstance(error, openai.APIError) else None
+        if limit is not None:
+            return BackendError(
+                f"{where} takes at most {limit.group(1)} image(s) per prompt ({_server_message(error)}), and a ViLaSR "
+                "conversation holds up to engine.max_images: start vLLM with --limit-mm-per-prompt "
+                "'{\"image\": N}' with N >= engine.max_images (or lower engine.max_images)"
+            )
         if isinstance(error, openai.APIStatusError):
             return BackendError(f"{where} answered HTTP {error.status_code}: {_server_message(error)}")
         if isinstance(error, openai.APIError) and error.body is not None:  # an error event inside the stream
@@ -156,7 +178,11 @@ class OpenAISession(Session):
         return self._messages
 
     def add_user(self, content: Sequence[ContentPart]) -> None:
-        parts = [_image_part(part) if isinstance(part, ChatImage) else _text_part(part) for part in content]
+        backend = self._backend
+        parts = [
+            _image_part(part, backend.image_format, backend.jpeg_quality) if isinstance(part, ChatImage) else _text_part(part)
+            for part in content
+        ]
         self._messages.append({"role": "user", "content": parts})
 
     def add_assistant(self, text: str) -> None:
@@ -231,15 +257,19 @@ def _text_part(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
 
 
-def _image_part(image: ChatImage) -> dict[str, Any]:
-    """An RGB uint8 image as a base64 PNG ``image_url`` part."""
+def _image_part(image: ChatImage, image_format: str = "png", jpeg_quality: int = 90) -> dict[str, Any]:
+    """An RGB uint8 image as a base64 PNG or JPEG ``image_url`` part."""
     pixels = image.pixels
     if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ValueError(f"image {image.index} must be RGB uint8 of shape (h, w, 3), got {pixels.dtype} {pixels.shape}")
-    ok, png = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+    bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    if image_format == "jpeg":
+        ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    else:
+        ok, encoded = cv2.imencode(".png", bgr)
     if not ok:
-        raise BackendError(f"cannot PNG-encode image {image.index} ({image.width}x{image.height})")
-    url = "data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii")
+        raise BackendError(f"cannot {image_format.upper()}-encode image {image.index} ({image.width}x{image.height})")
+    url = f"data:image/{image_format};base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
     return {"type": "image_url", "image_url": {"url": url}}
 
 

@@ -16,6 +16,12 @@ runs its own prefill and decode loop:
 
 ``incremental=False`` reproduces the authors' reference behaviour (the whole
 conversation re-run every turn) with the same log-probabilities, for benchmarks.
+
+``decode`` picks the decode loop: ``dynamic`` (a Python forward per token over a
+growing cache), ``static`` (a pre-allocated cache, :mod:`static_decode`),
+``graph`` (the static cache with the step replayed as a CUDA graph) or ``auto``
+(graph on CUDA, dynamic elsewhere). All of them feed the same tokens at the same
+positions and sample with the same code, so they give the same tokens.
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoProcessor, BitsAndBytesConfig, DynamicCache, Qwen2_5_VLForConditionalGeneration
+from transformers import AutoProcessor, BitsAndBytesConfig, DynamicCache, Qwen2_5_VLForConditionalGeneration, StaticCache
 
 from vilasr_ros.config import BackendConfig
+from vilasr_ros.reasoning import quantize
 from vilasr_ros.reasoning.backend import (
     Backend,
     BackendError,
@@ -43,6 +50,7 @@ from vilasr_ros.reasoning.backend import (
     Session,
     TextCallback,
 )
+from vilasr_ros.reasoning.static_decode import StaticDecoder, resolve_decode
 
 DEFAULT_MODEL = "AntResearchNLP/ViLaSR"
 
@@ -71,10 +79,13 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
 
 
 def _quantization_config(quantization: str, device: torch.device, dtype: torch.dtype) -> BitsAndBytesConfig | None:
-    if quantization == "none":
+    """The bitsandbytes config of ``4bit``/``8bit``; None for none and the torchao schemes (applied after loading)."""
+    if quantization == "none" or quantization in quantize.TORCHAO_SCHEMES:
         return None
     if quantization not in ("4bit", "8bit"):
-        raise BackendError(f"backend.quantization must be none, 4bit or 8bit; got {quantization!r}")
+        raise BackendError(
+            f"backend.quantization must be none, 4bit, 8bit, {' or '.join(quantize.TORCHAO_SCHEMES)}; got {quantization!r}"
+        )
     if device.type != "cuda":
         raise BackendError(
             f"backend.quantization={quantization} uses bitsandbytes, which needs a CUDA GPU; "
@@ -89,6 +100,13 @@ def _quantization_config(quantization: str, device: torch.device, dtype: torch.d
     return BitsAndBytesConfig(
         load_in_4bit=True, bnb_4bit_compute_dtype=dtype, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True
     )
+
+
+def _decode_mode(decode: str, device: torch.device) -> str:
+    try:
+        return resolve_decode(decode, device)
+    except ValueError as error:
+        raise BackendError(str(error)) from error
 
 
 def _load_failure(model: str, device: torch.device, error: Exception) -> BackendError:
@@ -152,12 +170,16 @@ class TransformersBackend(Backend):
         attn_implementation: str = "sdpa",
         quantization: str = "none",
         incremental: bool = True,
+        decode: str = "auto",
     ) -> None:
         self.model_name = model
         self.incremental = incremental
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
+        self.decode = _decode_mode(decode, self.device)
         quantization_config = _quantization_config(quantization, self.device, self.dtype)
+        if quantization in quantize.TORCHAO_SCHEMES:
+            quantize.check_torchao(quantization, self.device, self.dtype)
         kwargs: dict[str, Any] = {
             "dtype": self.dtype,
             "attn_implementation": attn_implementation,
@@ -170,6 +192,28 @@ class TransformersBackend(Backend):
             self.model = Qwen2_5_VLForConditionalGeneration.from_pretrained(model, **kwargs).eval()
         except Exception as error:
             raise _load_failure(model, self.device, error) from error
+        if quantization in quantize.TORCHAO_SCHEMES:
+            quantize.apply_torchao(self.model, quantization)
+        self._finish_setup()
+
+    @classmethod
+    def from_loaded(
+        cls, model: Qwen2_5_VLForConditionalGeneration, processor: Any, incremental: bool = True, decode: str = "auto"
+    ) -> TransformersBackend:
+        """Wrap a model already in memory (benchmarks build one directly on the GPU); same checks as loading."""
+        backend = cls.__new__(cls)
+        backend.model_name = str(getattr(model.config, "name_or_path", "") or "in-memory model")
+        backend.incremental = incremental
+        backend.device = model.device
+        backend.dtype = model.dtype
+        backend.decode = _decode_mode(decode, backend.device)
+        backend.processor = processor
+        backend.model = model.eval()
+        backend._finish_setup()
+        return backend
+
+    def _finish_setup(self) -> None:
+        model = self.model_name
         self.tokenizer = self.processor.tokenizer
         self.vocab = _Vocab.from_tokenizer(self.tokenizer)
         if self.vocab.image_pad != self.model.config.image_token_id:
@@ -177,6 +221,7 @@ class TransformersBackend(Backend):
                 f"{model!r}: the tokenizer's <|image_pad|> id {self.vocab.image_pad} differs from the "
                 f"model's image_token_id {self.model.config.image_token_id}"
             )
+        self._spare_decoder: StaticDecoder | None = None  # a closed session's static cache (and graph)
         self.closed = False
 
     @classmethod
@@ -188,6 +233,7 @@ class TransformersBackend(Backend):
             dtype=config.dtype,
             attn_implementation=config.attn_implementation,
             quantization=config.quantization,
+            decode=config.decode,
         )
 
     def start(self, system_prompt: str) -> TransformersSession:
@@ -201,10 +247,21 @@ class TransformersBackend(Backend):
         if self.closed:
             return
         self.closed = True
+        self._spare_decoder = None
         del self.model
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
+
+    def take_decoder(self) -> StaticDecoder:
+        """A static decoder for a session: the last closed session's (cache and graph reused) or a new one."""
+        decoder, self._spare_decoder = self._spare_decoder, None
+        return decoder if decoder is not None else StaticDecoder(self.model, graph=self.decode == "graph")
+
+    def return_decoder(self, decoder: StaticDecoder) -> None:
+        """Keep a closed session's decoder for the next session."""
+        if not self.closed:
+            self._spare_decoder = decoder
 
     def encode_text(self, text: str) -> list[int]:
         """Token ids of plain text (special-token strings in it become special tokens, as in the processor)."""
@@ -291,7 +348,8 @@ class TransformersSession(Session):
         self._cached = 0  # leading tokens of _ids whose keys and values are in the cache
         self._unfed_sampled = 0  # sampled tokens right after _cached that no forward has seen yet
         self._next_position = 0  # M-RoPE position of the token after _cached
-        self._cache: DynamicCache | None = None
+        self._cache: DynamicCache | StaticCache | None = None
+        self._decoder: StaticDecoder | None = None  # the static cache and decode step (decode != dynamic)
         self._logprobs: torch.Tensor | None = None
         self._failure: str | None = None
         self._closed = False
@@ -302,6 +360,11 @@ class TransformersSession(Session):
     @property
     def _model(self) -> Qwen2_5_VLForConditionalGeneration:
         return self._backend.model
+
+    @property
+    def static_decoder(self) -> StaticDecoder | None:
+        """The static cache and decode step this session uses (None with decode=dynamic or before a prefill)."""
+        return self._decoder
 
     @property
     def token_ids(self) -> list[int]:
@@ -377,7 +440,8 @@ class TransformersSession(Session):
         self._check_usable()
         self._flush()
 
-    def _flush(self) -> torch.Tensor:
+    def _flush(self, reserve: int = 0) -> torch.Tensor:
+        """Prefill the queued tokens; a static cache gets room for them and ``reserve`` more (the turn's decode)."""
         if self._cached == len(self._ids) and self._logprobs is not None:
             return self._logprobs
         device = self._backend.device
@@ -389,7 +453,9 @@ class TransformersSession(Session):
             pixel_values = torch.cat(self._pixels).to(device=device, dtype=self._model.model.visual.dtype)
         grid_tensor = torch.tensor(grids, dtype=torch.long, device=device) if grids else None
         cache = self._cache
-        if cache is None or not self._incremental:
+        if self._backend.decode != "dynamic":
+            cache = self._static_cache(len(self._ids) + reserve, kept=start)
+        elif cache is None or not self._incremental:
             cache = DynamicCache(config=self._model.config)
 
         def run() -> torch.Tensor:
@@ -422,16 +488,33 @@ class TransformersSession(Session):
         self._logprobs = torch.log_softmax(logits[0, -1].float(), dim=-1)
         return self._logprobs
 
+    def _static_cache(self, needed: int, kept: int) -> StaticCache:
+        """The decoder's cache holding the first ``kept`` tokens, with room for ``needed``."""
+        if self._decoder is None:
+            self._decoder = self._backend.take_decoder()
+        with torch.inference_mode():
+            if kept == 0:
+                self._decoder.reset()
+            self._decoder.ensure_capacity(needed, kept, self._backend.device, self._backend.dtype)
+        return self._decoder.cache
+
     def _decode_step(self, token: int) -> torch.Tensor:
         """Feed one sampled token; return the next log-probabilities."""
-        device = self._backend.device
-        input_ids = torch.tensor([[token]], dtype=torch.long, device=device)
-        positions = torch.full((3, 1, 1), self._next_position, dtype=torch.long, device=device)
+        if self._decoder is not None:
+            decoder, position, cached = self._decoder, self._next_position, self._cached
 
-        def run() -> torch.Tensor:
-            return self._model(
-                input_ids=input_ids, position_ids=positions, cache=self._cache, use_cache=True, logits_to_keep=1
-            ).logits
+            def run() -> torch.Tensor:
+                return decoder.step(token, position, cached)
+
+        else:
+            device = self._backend.device
+            input_ids = torch.tensor([[token]], dtype=torch.long, device=device)
+            positions = torch.full((3, 1, 1), self._next_position, dtype=torch.long, device=device)
+
+            def run() -> torch.Tensor:
+                return self._model(
+                    input_ids=input_ids, position_ids=positions, cache=self._cache, use_cache=True, logits_to_keep=1
+                ).logits
 
         logits = self._forward(run, tokens=1, images=0)
         self._next_position += 1
@@ -448,6 +531,7 @@ class TransformersSession(Session):
                 return run()
         except Exception as error:
             self._cache = None
+            self._decoder = None  # its cache and graph may be half-written: not handed on
             self._logprobs = None
             if self._backend.device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -477,7 +561,7 @@ class TransformersSession(Session):
         sampled = 0
         try:
             if not cancelled:
-                logprobs = self._flush()
+                logprobs = self._flush(reserve=sampling.max_new_tokens)
                 generator = torch.Generator(device=logprobs.device)
                 if sampling.seed is None:
                     generator.seed()
@@ -531,8 +615,11 @@ class TransformersSession(Session):
             raise BackendError(f"the session failed earlier and cannot continue: {self._failure}")
 
     def close(self) -> None:
-        """Drop the KV cache and any pixel values still held."""
+        """Drop the KV cache and any pixel values still held; a static cache goes back to the backend."""
         self._closed = True
+        if self._decoder is not None:
+            self._backend.return_decoder(self._decoder)
+            self._decoder = None
         self._cache = None
         self._logprobs = None
         self._pixels = []
