@@ -151,14 +151,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def reason_command(args: argparse.Namespace) -> int:
     """`vilasr-ros reason`: one query on image files; writes result.json and the drawings."""
-    import cv2
-
     from vilasr_ros.geometry import estimate_drawings
     from vilasr_ros.keyframes.folder import read_keyframes
     from vilasr_ros.keyframes.frames import KeyframeError
     from vilasr_ros.reasoning.backend import BackendError
     from vilasr_ros.reasoning.engine import ReasoningEngine, ReasoningError
     from vilasr_ros.reasoning.factory import create_backend
+    from vilasr_ros.reasoning.images import ImageError, load_rgb
     from vilasr_ros.reasoning.replay_backend import load_transcript
     from vilasr_ros.reasoning.report import write_result
 
@@ -173,12 +172,10 @@ def reason_command(args: argparse.Namespace) -> int:
             return fail(str(error))
         images = [frame.rgb for frame in frames]
     else:
-        images = []
-        for path in args.image:
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
-            if image is None:
-                return fail(f"cannot read image {path} (missing, or not an image format OpenCV reads)")
-            images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        try:  # as the reference reads images: Pillow, transparency composited on white
+            images = [load_rgb(path) for path in args.image]
+        except ImageError as error:
+            return fail(str(error))
         try:
             frames = _camera_frames(args, images)
         except (KeyframeError, ValueError) as error:

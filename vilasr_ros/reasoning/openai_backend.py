@@ -96,6 +96,13 @@ class OpenAIBackend(Backend):
             "max_tokens": sampling.max_new_tokens,
             "stream": True,
             "stream_options": {"include_usage": True},
+            # Not in the OpenAI schema but read by vLLM and SGLang: without them a server fills
+            # them from the model's generation_config.json (for Qwen2.5-VL: greedy, with a repetition penalty).
+            "extra_body": {
+                "top_k": sampling.top_k,
+                "min_p": sampling.min_p,
+                "repetition_penalty": sampling.repetition_penalty,
+            },
         }
         if sampling.seed is not None:
             options["seed"] = sampling.seed
