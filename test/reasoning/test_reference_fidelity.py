@@ -168,18 +168,18 @@ def test_the_45_image_cap(tmp_path):
 def test_deliberate_differences_change_pixels_not_text(tmp_path):
     """Same-label boxes of one call are all kept, and a replaced box disappears (drawn from the pristine frame)."""
     source = scene(640, 480, 7)
-    turns = [
-        tool("Object Mapper", box(1, [20, 20, 120, 120], "chair"), box(1, [300, 200, 420, 330], "chair")),
-        tool("Object Mapper", box(2, [160, 40, 260, 160], "chair")),
-        ANSWER,
+    calls = [
+        [box(1, [20, 20, 120, 120], "chair"), box(1, [300, 200, 420, 330], "chair")],  # the reference keeps the 2nd
+        [box(2, [160, 40, 260, 160], "chair")],  # replaces both; the reference still shows the old one
     ]
+    turns = [tool("Object Mapper", *calls[0]), tool("Object Mapper", *calls[1]), ANSWER]
     document, out, code = replay(tmp_path, [source], "Where is the chair?", turns)
     episode = run_reference([source], "Where is the chair?", turns)
     assert code == 0 and document["conversation_text"] == episode.sequence
     root = fetch_image(source, 351232)
-    for index, boxes in ((2, turns[0]), (3, turns[1])):
+    for index, merged in ((2, calls[0]), (3, calls[1])):
         expected = root.copy()  # the reference's drawing rules, on the pristine frame, with our merged list
-        plot_bounding_boxes(expected, [box for box in json.loads(boxes.split("```json\n")[1].split("\n```")[0])])
+        plot_bounding_boxes(expected, merged)
         ours = Image.open(out / document["model_images"][index - 1]["file"])
         assert np.array_equal(np.asarray(ours), np.asarray(expected))
         assert not np.array_equal(np.asarray(ours), np.asarray(episode.images[index - 1]))  # the reference differs
@@ -192,5 +192,5 @@ def test_resizing_matches_fetch_image(size):
     source = scene(*size, seed=size[0])
     ours, mapping = resize_for_model(np.asarray(source), 351232)
     expected = np.asarray(fetch_image(source, 351232)).astype(int)
-    assert ours.shape == expected.shape and (mapping.width, mapping.height) == source.size[:0] + (ours.shape[1], ours.shape[0])
+    assert ours.shape == expected.shape and (mapping.width, mapping.height) == (ours.shape[1], ours.shape[0])
     assert np.abs(ours.astype(int) - expected).mean() < 1.0
