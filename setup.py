@@ -14,7 +14,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["vilasr_ros", "vilasr_ros.*"]),
     package_data={"vilasr_ros.reasoning": ["prompts/*.txt"]},
-    install_requires=["numpy", "opencv-python-headless", "pyyaml", "mcap", "mcap-ros2-support"],
+    install_requires=["numpy", "opencv-python-headless", "pillow>=10.3", "pyyaml", "mcap", "mcap-ros2-support"],
     extras_require={"model": ["torch", "torchvision", "transformers>=5.24"], "openai": ["openai"]},
     entry_points={"console_scripts": ["vilasr-ros = vilasr_ros.cli:main"]},
 )

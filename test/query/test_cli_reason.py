@@ -53,7 +53,7 @@ def test_replay_writes_result_json_and_drawn_images(tmp_path, images):
     first = document["turns"][0]["new_images"][0]
     assert first == {"index": 3, "base_index": 1, "source_index": 1, "path": "image_03.png",
                      "boxes": [{"label": "chair", "bbox_2d": [100.0, 50.0, 300.0, 250.0]}], "lines": []}
-    assert document["turns"][0]["user_text"].startswith("The index of the given image is 3 (width: 784, height: 420).")
+    assert document["turns"][0]["user_text"].startswith("\nThe index of the given image is 3 (width: 784, height: 420).")
     second = document["turns"][1]["new_images"][0]
     assert second["index"] == 4 and second["lines"][0]["end_point_2d"] == [600.0, 400.0]
     assert document["turns"][2]["user_text"] is None
@@ -61,6 +61,9 @@ def test_replay_writes_result_json_and_drawn_images(tmp_path, images):
     drawn = cv2.imread(str(out / "image_03.png"))
     assert drawn.shape == (420, 784, 3)
     assert not (out / "image_01.png").exists()
+    assert [entry["index"] for entry in document["model_images"]] == [1, 2, 3, 4]
+    assert (out / "model_images" / "image_03.png").read_bytes() == (out / "image_03.png").read_bytes()
+    assert document["conversation_text"].endswith("<|im_start|>assistant\n" + TURNS[2])
     assert set(document["work"]) >= {"prefill_tokens", "vision_patches", "decoded_tokens", "min_prefill_tokens"}
 
 
@@ -83,7 +86,7 @@ def test_a_tool_error_is_written_too(tmp_path, images):
                     "--out", str(tmp_path / "out"))
     assert result.returncode == 1
     document = json.loads((tmp_path / "out" / "result.json").read_text())
-    assert document["stop_reason"] == "tool_error" and "not valid JSON" in document["error"]
+    assert document["stop_reason"] == "tool_error" and "not a valid literal" in document["error"]
 
 
 def test_depth_camera_info_and_pose_give_3d_estimates(tmp_path):

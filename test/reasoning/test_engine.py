@@ -108,8 +108,8 @@ def test_three_turns_draw_merge_and_answer():
     assert five.lines == [Line("p", (0.0, 0.0), (160.0, 100.0))] and five.source_index == 2
     # What the tool said back, exactly.
     assert session.user_turns[1][1] == (
-        "The index of the given image is 3 (width: 168, height: 112). Continue your reasoning. "
-        "After each tool use, critically evaluate the visualization and adjust if needed:"
+        "\nThe index of the given image is 3 (width: 168, height: 112). Continue your reasoning. "
+        "After each tool use, critically evaluate the visualization and adjust if needed:\n"
     )
     assert session.user_turns[2][1] == "The index of the given image is 4 (width: 168, height: 112).\n"
     assert isinstance(session.user_turns[2][0], ChatImage) and session.user_turns[2][2].index == 5
@@ -124,15 +124,16 @@ def test_first_turn_sends_images_with_index_lines_and_the_question():
     first = session.user_turns[0]
     assert [type(part).__name__ for part in first] == ["ChatImage", "str", "ChatImage", "str", "str"]
     assert first[1] == "The index of the given image is 1 (width: 168, height: 112).\n"
-    assert "Which is closer?\nPlease answer the question using a single word" in first[4]
+    assert "Which is closer?\n\nPlease answer the question using a single word" in first[4]  # several views
     assert result.quantity is None and result.answer == "B"
 
 
 def test_the_last_allowed_turn_is_told_to_answer_then_max_turns():
     draw = boxes({"index": 1, "bbox_2d": [1, 1, 20, 20], "label": "x"})
     result, session = run([draw, draw], config=EngineConfig(max_turns=2))
-    assert session.user_turns[1][-1].endswith("Please answer the initial question and structure your response as required:")
+    assert session.user_turns[1][-1].endswith("Please answer the initial question and structure your response as required:\n")
     assert result.stop_reason == "max_turns" and len(result.turns) == 2
+    assert len(result.images) == 3 and result.turns[1].new_images == []  # the last allowed call's tool is not run
 
 
 def test_image_cap_final_text_and_refusal():
@@ -140,9 +141,16 @@ def test_image_cap_final_text_and_refusal():
     result, session = run([draw, ANSWER_B], config=EngineConfig(max_images=3))
     assert "you can not invoke" in session.user_turns[1][-1]
     assert result.stop_reason == "answered"
+    # A turn that would pass the cap adds images up to it (the last with the final text), drops the rest ...
     two_images = boxes({"index": 1, "bbox_2d": [1, 1, 20, 20], "label": "x"}, {"index": 2, "bbox_2d": [1, 1, 20, 20], "label": "y"})
-    result, _ = run([two_images], config=EngineConfig(max_images=3))
-    assert result.stop_reason == "max_images" and "engine.max_images is 3" in result.error
+    result, session = run([two_images, ANSWER_B], config=EngineConfig(max_images=3))
+    assert result.stop_reason == "answered" and len(result.images) == 3
+    assert [type(part).__name__ for part in session.user_turns[1]] == ["ChatImage", "str"]
+    assert "you can not invoke" in session.user_turns[1][-1]
+    assert "1 new image(s) dropped: engine.max_images is 3" in result.turns[0].problems
+    # ... and a tool call after that ends the query.
+    result, _ = run([two_images, draw], config=EngineConfig(max_images=3))
+    assert result.stop_reason == "max_images" and "reached engine.max_images (3)" in result.error
 
 
 @pytest.mark.parametrize(
@@ -150,7 +158,7 @@ def test_image_cap_final_text_and_refusal():
     [
         ("", "no tool call and no <answer>"),
         ("<think> hmm </think> Action: Hammer\nhit it", "no tool call and no <answer>"),
-        ('Action: Object Mapper\n```json\n[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x"\n```', "not valid JSON"),
+        ('Action: Object Mapper\n```json\n[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x"\n```', "not a valid literal"),
         (boxes({"index": 7, "bbox_2d": [1, 2, 3, 4], "label": "x"}), "index 7 does not name an existing image (1..2)"),
         (boxes({"index": 3, "bbox_2d": [1, 2, 3, 4], "label": "x"}), "index 3 does not name an existing image"),
         (boxes({"index": 1, "bbox_2d": [1, 2, "a", 4], "label": "x"}), "bbox_2d must be four finite numbers"),

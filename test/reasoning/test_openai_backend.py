@@ -218,7 +218,10 @@ class StubHandler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.requests.append({"body": body, "authorization": self.headers.get("Authorization")})
         model = body["model"]
-        if model == "good":
+        if model == "strict" and {"top_k", "min_p", "repetition_penalty"} & set(body):  # like transformers serve
+            self._send(422, "application/json", json.dumps({"detail": "Unexpected fields in the request: {'top_k'}"}))
+            return
+        if model in ("good", "strict"):
             header = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model}
             events = [f"data: {json.dumps({**header, **chunk})}" for chunk in GOOD_STREAM]
             self._send(200, "text/event-stream", "\n\n".join([*events, "data: [DONE]", ""]))
@@ -292,6 +295,8 @@ def test_stub_stream_request_and_usage(stub_url: str, monkeypatch: pytest.Monkey
     assert (body["model"], body["max_tokens"], body["seed"], body["stream"]) == ("good", 16, 7, True)
     assert body["stream_options"] == {"include_usage": True}
     assert body["temperature"] == 0.75 and body["top_p"] == 0.9
+    # vLLM's defaults, sent so that a server does not take them from the model's generation_config.json
+    assert (body["top_k"], body["min_p"], body["repetition_penalty"]) == (-1, 0.0, 1.0)
     system, user = body["messages"]
     assert system == {"role": "system", "content": "system prompt"}
     image_part, text_part = user["content"]
@@ -301,6 +306,21 @@ def test_stub_stream_request_and_usage(stub_url: str, monkeypatch: pytest.Monkey
     png = np.frombuffer(base64.b64decode(image_part["image_url"]["url"][len(prefix):]), np.uint8)
     decoded = cv2.cvtColor(cv2.imdecode(png, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     assert np.array_equal(decoded, image(1, width=56, height=28).pixels)  # RGB survives the BGR round trip
+
+
+def test_a_server_that_refuses_the_extra_sampling_fields_is_asked_again_without_them(stub_url: str) -> None:
+    StubHandler.requests.clear()
+    backend = OpenAIBackend(stub_url, "strict", request_timeout=5.0, max_retries=0)
+    try:
+        for _ in range(2):
+            session = backend.start("system prompt")
+            session.add_user(["hello"])
+            assert session.generate(SamplingParams(max_new_tokens=16)).text == "<answer> B </answer>"
+    finally:
+        backend.close()
+    sent = [set(request["body"]) & {"top_k", "min_p", "repetition_penalty"} for request in StubHandler.requests]
+    assert sent == [{"top_k", "min_p", "repetition_penalty"}, set(), set()]  # refused once, then never sent again
+    assert backend.sampling_extras is False
 
 
 def test_missing_api_key_sends_a_placeholder(stub_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,37 +32,55 @@ def test_system_prompt_substitutes_only_the_size_placeholders():
     assert text.startswith("### Guidance:\nYou are a spatial reasoning assistant")
 
 
-def test_question_bodies_per_answer_type():
-    assert protocol.question_body("Which is closer?", AnswerType.MULTIPLE_CHOICE, ("A. chair", "B. door")) == (
-        "Which is closer?\nA. chair\nB. door\nAnswer with the option's letter from the given choices directly."
+def test_answer_suffixes_and_options():
+    assert protocol.answer_suffix(AnswerType.MULTIPLE_CHOICE) == (
+        "\nAnswer with the option's letter from the given choices directly."
     )
-    assert protocol.question_body("How far?", AnswerType.NUMERIC) == (
-        "How far?\nPlease answer the question using a single word or phrase (e.g., 42 or 3.14)."
+    assert protocol.answer_suffix(AnswerType.NUMERIC) == (
+        "\nPlease answer the question using a single word or phrase (e.g., 42 or 3.14)."
     )
-    assert protocol.question_body("Describe.", AnswerType.FREE_FORM) == "Describe."
+    assert protocol.answer_suffix(AnswerType.FREE_FORM) == ""
+    assert protocol.question_with_options("Which?", ("A. chair", "B. door")) == "Which?\nA. chair\nB. door"
 
 
-def test_first_user_turn_single_image():
-    content = protocol.first_user_content([ImageRef(1, 784, 420)], "Where?", video=False)
+def test_first_user_turn_single_image_puts_the_index_line_before_the_suffix():
+    content = protocol.first_user_content(
+        [ImageRef(1, 784, 420)], "Where?", AnswerType.MULTIPLE_CHOICE, ("A. left", "B. right")
+    )
     assert content == [
         ImageRef(1, 784, 420),
-        "\n### Question:\nWhere?\nThe index of the given image is 1.\n\nBegin your reasoning. "
+        "\n### Question:\nWhere?\nA. left\nB. right\nThe index of the given image is 1.\n"
+        "Answer with the option's letter from the given choices directly.\n\nBegin your reasoning. "
         "After each tool use, critically evaluate the visualization and adjust if needed:\n",
     ]
 
 
-def test_first_user_turn_several_images_and_video_prefix():
+def test_first_user_turn_several_views_use_the_first_size_and_a_newline_before_the_suffix():
+    refs = [ImageRef(1, 784, 420), ImageRef(2, 420, 784)]
+    content = protocol.first_user_content(refs, "How far?", AnswerType.NUMERIC)
+    assert content == [
+        refs[0],
+        "The index of the given image is 1 (width: 784, height: 420).\n",
+        refs[1],
+        "The index of the given image is 2 (width: 784, height: 420).\n",
+        "\n### Question:\nHow far?\n\nPlease answer the question using a single word or phrase (e.g., 42 or 3.14)."
+        "\n\nBegin your reasoning. After each tool use, critically evaluate the visualization and adjust if needed:\n",
+    ]
+
+
+def test_first_user_turn_video_frames():
     refs = [ImageRef(1, 784, 420), ImageRef(2, 420, 784)]
     content = protocol.first_user_content(refs, "Where?", video=True)
     assert content[:4] == [
         refs[0],
         "The index of the given image is 1 (width: 784, height: 420).\n",
         refs[1],
-        "The index of the given image is 2 (width: 420, height: 784).\n",
+        "The index of the given image is 2 (width: 784, height: 420).\n",
     ]
-    assert content[4].startswith(
+    assert content[4] == (
         "\n### Question:\nThese are frames from a video, numbered from 1 to 2 in sequence. That is, the index of each "
-        "image is 1, 2, 3, ..., 2.\n\nAnswer the quesntion with appropriate tools:\nWhere?\n\nBegin your reasoning."
+        "image is 1, 2, 3, ..., 2.\n\nAnswer the quesntion with appropriate tools:\nWhere?\n\nBegin your reasoning. "
+        "After each tool use, critically evaluate the visualization and adjust if needed:\n"
     )
 
 
@@ -70,14 +88,14 @@ def test_tool_result_turns():
     one = protocol.tool_result_content([ImageRef(3, 784, 420)], final=False)
     assert one == [
         ImageRef(3, 784, 420),
-        "The index of the given image is 3 (width: 784, height: 420). Continue your reasoning. "
-        "After each tool use, critically evaluate the visualization and adjust if needed:",
+        "\nThe index of the given image is 3 (width: 784, height: 420). Continue your reasoning. "
+        "After each tool use, critically evaluate the visualization and adjust if needed:\n",
     ]
     two = protocol.tool_result_content([ImageRef(3, 784, 420), ImageRef(4, 784, 420)], final=True)
     assert two[1] == "The index of the given image is 3 (width: 784, height: 420).\n"
     assert two[3] == (
         "The index of the given image is 4 (width: 784, height: 420). Then, you can not invoke the Object Mapper or "
-        "Path Tracer tool. Please answer the initial question and structure your response as required:"
+        "Path Tracer tool. Please answer the initial question and structure your response as required:\n\n"
     )
 
 
@@ -111,20 +129,37 @@ def test_parse_answer():
 @pytest.mark.parametrize(
     "block, problem",
     [
-        ('[{"index": 1, "bbox_2d": [1, 2, 3], "label": "x"}]', "bbox_2d must be four finite numbers"),
-        ('[{"index": 1, "bbox_2d": [1, 2, NaN, 4], "label": "x"}]', "bbox_2d must be four finite numbers"),
-        ('[{"index": 1, "bbox_2d": [1, 2, 3, 4]}]', "missing or empty label"),
-        ('[{"index": "one", "bbox_2d": [1, 2, 3, 4], "label": "x"}]', "index must be an integer"),
-        ('[{"index": 1, "point": [1, 2], "label": "x"}]', "neither bbox_2d nor"),
-        ('[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x"', "not valid JSON"),
+        ('[{"index": 1, "bbox_2d": [1, 2, 3, 4]}]', "has neither bbox_2d + label"),
+        ('[{"index": 1, "point": [1, 2], "label": "x"}]', "has neither bbox_2d + label"),
+        ('[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x"', "not a valid literal"),
+        ('[{"index": 1, "bbox_2d": [1, 2, NaN, 4], "label": "x"}]', "not a valid literal"),
+        ('[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x", "ok": true}]', "not a valid literal"),  # JSON-only
+        ('{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x"}', "expected a list of items"),
         ('"just a string"', "expected a list of items"),
         ("[42]", "expected an object"),
     ],
 )
-def test_parse_reports_bad_items_and_keeps_going(block, problem):
+def test_parse_ignores_what_the_reference_ignores(block, problem):
+    turn = parse_turn(f"Action: Object Mapper\n```json\n{block}\n```")
+    assert turn.items == [] and turn.invalid == []
+    assert any(problem in text for text in turn.problems), turn.problems
+
+
+@pytest.mark.parametrize(
+    "block, problem",
+    [
+        ('[{"index": 1, "bbox_2d": [1, 2, 3], "label": "x"}]', "bbox_2d must be four finite numbers"),
+        ('[{"index": 1, "bbox_2d": [1, 2, 1e999, 4], "label": "x"}]', "bbox_2d must be four finite numbers"),
+        ('[{"index": "one", "bbox_2d": [1, 2, 3, 4], "label": "x"}]', "index must be an integer"),
+        ('[{"index": 1.0, "bbox_2d": [1, 2, 3, 4], "label": "x"}]', "index must be an integer"),
+        ('[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": 5}]', "label must be a string"),
+        ('[{"index": 1, "start_point_2d": [1], "end_point_2d": [1, 2], "label": "p"}]', "two finite numbers each"),
+    ],
+)
+def test_parse_flags_tool_items_the_reference_would_choke_on(block, problem):
     turn = parse_turn(f"Action: Object Mapper\n```json\n{block}\n```")
     assert turn.items == []
-    assert any(problem in text for text in turn.problems), turn.problems
+    assert any(problem in text for text in turn.invalid), turn.invalid
 
 
 @settings(max_examples=300)
@@ -142,4 +177,4 @@ def test_parse_never_raises_on_arbitrary_json_blocks(value):
 
     turn = parse_turn(f"Action: Path Tracer\n```json\n{json.dumps(value)}\n```")
     for item in turn.items:
-        assert isinstance(item, (BoxCall, LineCall)) and item.label
+        assert isinstance(item, (BoxCall, LineCall)) and isinstance(item.label, str)

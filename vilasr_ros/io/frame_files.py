@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
-
 from vilasr_ros.core.camera import Frame
 from vilasr_ros.core.errors import DataError
 from vilasr_ros.core.poses import parse_pose
 from vilasr_ros.io.camera_files import load_camera_info, load_depth
+from vilasr_ros.io.images import ImageConversionError, load_rgb
 
 CAMERA = "camera"
 OPTICAL_FRAME = "camera_optical_frame"
@@ -37,15 +36,16 @@ def read_frames(files: FrameFiles) -> list[Frame]:
     loaded_infos = {path: load_camera_info(path) for path in set(infos) if path}
     frames = []
     for number, path in enumerate(files.images):
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
-        if image is None:
-            raise DataError(f"cannot read image {path} (missing, or not an image format OpenCV reads)")
+        try:  # as the reference reads images: Pillow, transparency composited on white
+            rgb = load_rgb(path)
+        except ImageConversionError as error:
+            raise DataError(str(error)) from None
         frames.append(
             Frame(
                 camera=CAMERA,
                 stamp_ns=number,
                 frame_id=OPTICAL_FRAME,
-                rgb=cv2.cvtColor(image, cv2.COLOR_BGR2RGB),
+                rgb=rgb,
                 depth=load_depth(depths[number]) if depths[number] else None,
                 depth_scale=files.depth_scale,
                 intrinsics=loaded_infos.get(infos[number]) if infos[number] else None,

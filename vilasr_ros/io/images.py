@@ -13,6 +13,7 @@ import sys
 
 import cv2
 import numpy as np
+from PIL import Image
 
 
 class ImageConversionError(ValueError):
@@ -131,3 +132,22 @@ def depth_from_compressed(format_: str, data) -> np.ndarray:
     with np.errstate(divide="ignore"):
         depth = np.where(image > 0, quant_a / (values - quant_b), np.nan).astype(np.float32)
     return depth
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """An RGB copy of a Pillow image: RGBA composited on white, any other mode converted (as qwen_vl_utils does)."""
+    if image.mode == "RGBA":
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.split()[3])
+        return background
+    return image.convert("RGB")
+
+
+def load_rgb(path: str) -> np.ndarray:
+    """An image file as RGB uint8 (H, W, 3), read as the reference reads it (Pillow, transparency composited on
+    white); raises :class:`ImageConversionError` naming the file."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(to_rgb(image)).copy()
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ImageConversionError(f"cannot read image {path} ({error})") from error

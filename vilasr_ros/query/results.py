@@ -8,15 +8,24 @@ import math
 from pathlib import Path
 from typing import Any
 
-import cv2
+from PIL import Image
 
 from vilasr_ros.core.conversation import ConversationImage
 from vilasr_ros.geometry import OBJECT, EstimationResult, SpatialEstimate
 from vilasr_ros.reasoning.engine import ReasoningResult
 
 
+MODEL_IMAGE_DIR = "model_images"
+
+
 def image_filename(image: ConversationImage) -> str:
+    """A drawn image for people (the same pixels the model saw)."""
     return f"image_{image.index:02d}.png"
+
+
+def model_image_filename(image: ConversationImage) -> str:
+    """Image ``index`` exactly as given to the model's image processor (sources and drawings)."""
+    return f"{MODEL_IMAGE_DIR}/image_{image.index:02d}.png"
 
 
 def result_document(result: ReasoningResult, question: str, estimates: EstimationResult | None = None) -> dict[str, Any]:
@@ -33,6 +42,8 @@ def result_document(result: ReasoningResult, question: str, estimates: Estimatio
         "stop_reason": str(result.stop_reason),
         "error": result.error,
         "elapsed_s": round(result.elapsed, 4),
+        "conversation_text": result.conversation_text,
+        "model_images": [{"index": image.index, "file": model_image_filename(image)} for image in result.images],
         "images": [
             {
                 "index": image.index,
@@ -122,12 +133,15 @@ def _image_entry(image: ConversationImage) -> dict[str, Any]:
 def write_result(
     result: ReasoningResult, question: str, out_dir: str | Path, estimates: EstimationResult | None = None
 ) -> Path:
-    """Write ``result.json`` and every derived image as a PNG into ``out_dir``; return the JSON path."""
+    """Write ``result.json``, every derived image as a PNG, and every image of the conversation as the
+    model saw it (``model_images/``) into ``out_dir``; return the JSON path."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    (out / MODEL_IMAGE_DIR).mkdir(parents=True, exist_ok=True)
     for image in result.images:
+        png = Image.fromarray(image.pixels, "RGB")
+        png.save(out / model_image_filename(image))
         if image.base_index is not None:
-            cv2.imwrite(str(out / image_filename(image)), cv2.cvtColor(image.pixels, cv2.COLOR_RGB2BGR))
+            png.save(out / image_filename(image))
     path = out / "result.json"
     document = result_document(result, question, estimates)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -26,12 +26,21 @@ class BackendError(RuntimeError):
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """How one assistant turn is sampled (the reference uses temperature 0.75, top_p 0.9)."""
+    """How one assistant turn is sampled: the reference's vLLM ``SamplingParams`` (temperature 0.75,
+    top_p 0.9, and vLLM's defaults for the rest: no top-k, no min-p, no repetition penalty).
+
+    ``top_k``, ``min_p`` and ``repetition_penalty`` are sent to servers explicitly so that
+    they cannot fill them from the model's generation_config.json; the in-process
+    sampler implements exactly these defaults (it has no top-k, min-p or penalty).
+    """
 
     temperature: float = 0.75
     top_p: float = 0.9
     max_new_tokens: int = 2048
     seed: int | None = None
+    top_k: int = -1  # -1: off (vLLM's convention)
+    min_p: float = 0.0
+    repetition_penalty: float = 1.0
 
 
 @dataclass(frozen=True)

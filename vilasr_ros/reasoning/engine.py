@@ -23,6 +23,7 @@ from vilasr_ros.core.stop import StopReason
 from vilasr_ros.reasoning import protocol
 from vilasr_ros.reasoning.answers import Quantity, parse_answer
 from vilasr_ros.reasoning.backend import Backend, BackendError, ChatImage, SamplingParams, Session, TextCallback
+from vilasr_ros.reasoning.conversation import Conversation
 from vilasr_ros.reasoning.drawing import clamp_box, clamp_point, merge_by_label, render
 from vilasr_ros.reasoning.images import ResizeCache
 
@@ -57,6 +58,7 @@ class ReasoningResult:
     images: list[ConversationImage]
     work: dict[str, int]
     elapsed: float
+    conversation_text: str = ""  # the whole conversation as the model read it (one pad per image)
 
 
 TurnCallback = Callable[[TurnRecord], None]
@@ -125,6 +127,9 @@ class _Run:
         self.seed = seed if seed is not None else (self.config.seed if self.config.seed >= 0 else None)
         self.images: list[ConversationImage] = []
         self.turns: list[TurnRecord] = []
+        self.conversation: Conversation | None = None
+        # The merged annotation lists of each image as the model wrote them (not clamped): what is drawn.
+        self.written: dict[int, tuple[list[Box], list[Line]]] = {}
 
     def execute(self, sources: Sequence[np.ndarray]) -> ReasoningResult:
         if not sources:
@@ -139,11 +144,15 @@ class _Run:
             self.images.append(ConversationImage(number, number, None, pixels, mapping))
 
         first = self.images[0]
-        body = protocol.question_body(self.question, self.answer_type, self.options)
+        system = protocol.system_prompt(first.mapping.width, first.mapping.height)
+        self.conversation = Conversation(system)
+        content = protocol.first_user_content(
+            self._refs(self.images), self.question, self.answer_type, self.options, video=self.engine.video
+        )
         session: Session | None = None
         try:
-            session = self.engine.backend.start(protocol.system_prompt(first.mapping.width, first.mapping.height))
-            session.add_user(self._content(protocol.first_user_content(self._refs(self.images), body, self.engine.video)))
+            session = self.engine.backend.start(system)
+            self._add_user(session, content)
             return self._loop(session)
         except BackendError as error:
             return self._finish(session, StopReason.BACKEND_ERROR, error=f"backend error: {error}")
@@ -152,6 +161,7 @@ class _Run:
                 session.close()
 
     def _loop(self, session: Session) -> ReasoningResult:
+        """Model turns until an answer or a limit, with the reference's rules (``eval/infer.py``)."""
         for number in range(1, self.config.max_turns + 1):
             if self.cancel.is_set():
                 return self._finish(session, StopReason.CANCELLED, error="cancelled")
@@ -161,43 +171,67 @@ class _Run:
             if text is None:
                 return self._finish(session, StopReason.CANCELLED if self.cancel.is_set() else StopReason.TIMEOUT, error=self._stop_message())
             parsed = protocol.parse_turn(text)
+            problems = parsed.problems + parsed.invalid
             if parsed.answer is not None:
-                self._record(number, text, parsed.action, [], None, parsed.problems, finished)
+                self._record(number, text, parsed.action, [], None, problems, finished)
                 return self._finish(session, StopReason.ANSWERED, answer=parsed.answer)
-
-            items, problems = self._usable_items(parsed)
-            if not items:
+            stop = self._stop_before_tool(number, parsed, finished)
+            if stop is not None:
                 self._record(number, text, parsed.action, [], None, problems, finished)
-                why = "; ".join(problems) if problems else "no tool call and no <answer>"
-                if not finished:
-                    why = f"turn ended at engine.max_new_tokens ({self.config.max_new_tokens}) without finishing; {why}"
-                return self._finish(session, StopReason.TOOL_ERROR, error=f"turn {number}: {why}")
-
-            groups = _group_by_index(items)
-            if len(self.images) + len(groups) > self.config.max_images:
-                self._record(number, text, parsed.action, [], None, problems, finished)
-                return self._finish(
-                    session, StopReason.MAX_IMAGES,
-                    error=f"turn {number} would make {len(self.images) + len(groups)} images; "
-                    f"engine.max_images is {self.config.max_images}",
+                return self._finish(session, stop[0], error=stop[1])
+            groups = _group_by_index(parsed)
+            new_images: list[ConversationImage] = []
+            for base, (box_calls, line_calls) in groups.items():
+                new_images.append(self._draw(base, box_calls, line_calls))
+                if len(self.images) >= self.config.max_images:
+                    break  # images up to the cap; the last one gets the final text
+            if len(new_images) < len(groups):
+                problems.append(
+                    f"{len(groups) - len(new_images)} new image(s) dropped: engine.max_images is {self.config.max_images}"
                 )
-            new_images = [self._draw(base, group) for base, group in groups.items()]
             final = number + 1 >= self.config.max_turns or len(self.images) >= self.config.max_images
             content = protocol.tool_result_content(self._refs(new_images), final=final)
-            session.add_user(self._content(content))
+            self._add_user(session, content)
             self._record(number, text, parsed.action, new_images, protocol.content_text(content), problems, finished)
-        return self._finish(
-            session, StopReason.MAX_TURNS, error=f"no answer after engine.max_turns ({self.config.max_turns}) turns"
-        )
+        raise AssertionError("unreachable: the last allowed turn always ends the loop")
+
+    def _stop_before_tool(self, number: int, parsed: protocol.ParsedTurn, finished: bool) -> tuple[StopReason, str] | None:
+        """(stop reason, error) when a turn without an answer ends the query before its tool runs."""
+        if not finished:  # cut at the token limit: the reference ends the episode here
+            limit = self.config.max_new_tokens
+            return StopReason.TOOL_ERROR, f"turn {number} ended at engine.max_new_tokens ({limit}) without finishing or answering"
+        if number == self.config.max_turns:  # the last allowed call: the reference does not run its tool
+            return StopReason.MAX_TURNS, f"no answer after engine.max_turns ({self.config.max_turns}) turns"
+        why = self._tool_error(parsed)
+        if why:
+            return StopReason.TOOL_ERROR, f"turn {number}: {why}"
+        if len(self.images) >= self.config.max_images:  # the model was already told to answer
+            cap = self.config.max_images
+            return StopReason.MAX_IMAGES, f"turn {number} called a tool after the conversation reached engine.max_images ({cap})"
+        return None
+
+    def _tool_error(self, parsed: protocol.ParsedTurn) -> str:
+        """Why the turn's tool call cannot run ("" when it can), as the reference decides it."""
+        if parsed.invalid:
+            return "; ".join(parsed.invalid)
+        if not parsed.items:
+            return "; ".join(parsed.problems) if parsed.problems else "no tool call and no <answer>"
+        wrong = sorted({item.index for item in parsed.items if not 1 <= item.index <= len(self.images)})
+        if wrong:
+            names = ", ".join(str(index) for index in wrong)
+            return f"index {names} does not name an existing image (1..{len(self.images)})"
+        return ""
 
     def _next_turn(self, session: Session, number: int) -> tuple[str | None, bool]:
         """The next assistant turn's text and whether it finished; None text when cancelled or timed out."""
+        assert self.conversation is not None
         if self.forced_turns is not None:
             if number > len(self.forced_turns):
                 raise BackendError(f"the forced transcript has only {len(self.forced_turns)} turns; turn {number} needed")
             text = self.forced_turns[number - 1]
             session.flush()  # the model call of this turn: run the context, as generate() would
             session.add_assistant(text)
+            self.conversation.add_assistant(text)
             if self.on_text:
                 self.on_text(text)
             return text, True
@@ -209,46 +243,37 @@ class _Run:
             seed=None if self.seed is None else self.seed + number,
         )
         generation = session.generate(sampling, on_text=self.on_text, cancel=stop)
+        self.conversation.add_assistant(generation.text)
         if generation.cancelled:
             return None, False
         return generation.text, generation.finished
 
-    def _usable_items(self, parsed: protocol.ParsedTurn) -> tuple[list[tuple[int, Box | Line]], list[str]]:
-        """Tool items that name an existing image, clamped into it, in call order; problems for the rest."""
-        problems = list(parsed.problems)
-        items: list[tuple[int, Box | Line]] = []
-        for item in parsed.items:
-            if not 1 <= item.index <= len(self.images):
-                problems.append(f"index {item.index} does not name an existing image (1..{len(self.images)})")
-                continue
-            mapping = self.images[item.index - 1].mapping
-            if isinstance(item, protocol.BoxCall):
-                items.append((item.index, Box(item.label, clamp_box(item.bbox_2d, mapping.width, mapping.height))))
-            else:
-                start = clamp_point(item.start_point_2d, mapping.width, mapping.height)
-                end = clamp_point(item.end_point_2d, mapping.width, mapping.height)
-                items.append((item.index, Line(item.label, start, end)))
-        return items, problems
-
-    def _draw(self, base_index: int, items: list[Box | Line]) -> ConversationImage:
+    def _draw(self, base_index: int, box_calls: list[protocol.BoxCall], line_calls: list[protocol.LineCall]) -> ConversationImage:
         """A new image: the base's source frame with the merged annotation lists drawn on it.
 
         Boxes and lines merge separately: an image that got only boxes inherits its base's lines.
+        What is drawn is what the model wrote; the image's public lists are clamped into the image.
         """
         base = self.images[base_index - 1]
-        merged_boxes = merge_by_label(base.boxes, [item for item in items if isinstance(item, Box)])
-        merged_lines = merge_by_label(base.lines, [item for item in items if isinstance(item, Line)])
+        base_boxes, base_lines = self.written.get(base_index, ([], []))
+        boxes = merge_by_label(base_boxes, [Box(call.label, call.bbox_2d) for call in box_calls])
+        lines = merge_by_label(base_lines, [Line(call.label, call.start_point_2d, call.end_point_2d) for call in line_calls])
         pristine = self.images[base.source_index - 1].pixels
+        width, height = base.mapping.width, base.mapping.height
         image = ConversationImage(
             index=len(self.images) + 1,
             source_index=base.source_index,
             base_index=base_index,
-            pixels=render(pristine, merged_boxes, merged_lines),
+            pixels=render(pristine, boxes, lines),
             mapping=base.mapping,
-            boxes=merged_boxes,
-            lines=merged_lines,
+            boxes=[Box(box.label, clamp_box(box.bbox_2d, width, height)) for box in boxes],
+            lines=[
+                Line(line.label, clamp_point(line.start_point_2d, width, height), clamp_point(line.end_point_2d, width, height))
+                for line in lines
+            ],
         )
         self.images.append(image)
+        self.written[image.index] = (boxes, lines)
         return image
 
     def _record(self, number, text, action, new_images, user_text, problems, finished) -> None:
@@ -279,10 +304,16 @@ class _Run:
             images=self.images,
             work=work,
             elapsed=time.monotonic() - self.started,
+            conversation_text=self.conversation.text if self.conversation is not None else "",
         )
 
-    def _content(self, parts: list[protocol.ImageRef | str]) -> list[ChatImage | str]:
-        return [ChatImage(p.index, self.images[p.index - 1].pixels) if isinstance(p, protocol.ImageRef) else p for p in parts]
+    def _add_user(self, session: Session, parts: list[protocol.ImageRef | str]) -> None:
+        """Send a user turn to the backend and record it in the conversation."""
+        assert self.conversation is not None
+        self.conversation.add_user(parts)
+        session.add_user(
+            [ChatImage(p.index, self.images[p.index - 1].pixels) if isinstance(p, protocol.ImageRef) else p for p in parts]
+        )
 
     @staticmethod
     def _refs(images: list[ConversationImage]) -> list[protocol.ImageRef]:
@@ -298,11 +329,18 @@ class _Run:
         return "cancelled" if self.cancel.is_set() else self._timeout_message()
 
 
-def _group_by_index(items: list[tuple[int, Box | Line]]) -> dict[int, list[Box | Line]]:
-    """Tool items grouped by the image they name, in order of first mention (one new image each)."""
-    groups: dict[int, list[Box | Line]] = {}
-    for index, item in items:
-        groups.setdefault(index, []).append(item)
+def _group_by_index(parsed: protocol.ParsedTurn) -> dict[int, tuple[list[protocol.BoxCall], list[protocol.LineCall]]]:
+    """Tool items grouped by the image they name, one new image each.
+
+    Groups are ordered as the reference orders them: indices in order of first
+    appearance among the boxes, then indices that only lines name; in a group,
+    boxes and lines keep the order written.
+    """
+    groups: dict[int, tuple[list[protocol.BoxCall], list[protocol.LineCall]]] = {}
+    for box in parsed.boxes:
+        groups.setdefault(box.index, ([], []))[0].append(box)
+    for line in parsed.lines:
+        groups.setdefault(line.index, ([], []))[1].append(line)
     return groups
 
 

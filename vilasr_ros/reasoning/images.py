@@ -1,4 +1,9 @@
-"""Image sizing for Qwen2.5-VL: ``smart_resize`` and the map back to source pixels."""
+"""Image sizing for Qwen2.5-VL: ``smart_resize``, the resize itself, and the map back to source pixels.
+
+As the reference (qwen_vl_utils ``fetch_image``): RGBA is composited on white,
+other modes converted to RGB, then the image is resized with Pillow's bicubic
+filter to its ``smart_resize`` size.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ import threading
 import weakref
 from collections import OrderedDict
 
-import cv2
 import numpy as np
+from PIL import Image
 
 from vilasr_ros.core.conversation import ResizeMapping
 
@@ -32,8 +37,8 @@ def smart_resize(
         raise ImageError(f"image size must be positive, got {width}x{height}")
     if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
         raise ImageError(f"aspect ratio of {width}x{height} exceeds {MAX_ASPECT_RATIO}")
-    h_bar = round(height / factor) * factor
-    w_bar = round(width / factor) * factor
+    h_bar = max(factor, round(height / factor) * factor)
+    w_bar = max(factor, round(width / factor) * factor)
     if h_bar * w_bar > max_pixels:
         beta = math.sqrt((height * width) / max_pixels)
         h_bar = max(factor, math.floor(height / beta / factor) * factor)
@@ -59,15 +64,15 @@ def check_rgb(image: np.ndarray, what: str = "image") -> np.ndarray:
 
 
 def resize_for_model(image: np.ndarray, max_pixels: int) -> tuple[np.ndarray, ResizeMapping]:
-    """Resize an RGB image to its ``smart_resize`` size; return it with the mapping back."""
+    """Resize an RGB image to its ``smart_resize`` size with Pillow's bicubic filter; return it with the mapping back."""
     check_rgb(image)
     source_height, source_width = image.shape[:2]
     height, width = smart_resize(source_height, source_width, max_pixels)
     if (height, width) == (source_height, source_width):
         resized = np.ascontiguousarray(image)
     else:
-        shrinking = height * width < source_height * source_width
-        resized = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+        pillow = Image.fromarray(np.ascontiguousarray(image), "RGB")
+        resized = np.asarray(pillow.resize((width, height), Image.Resampling.BICUBIC)).copy()
     return resized, ResizeMapping(source_width, source_height, width, height)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
 import threading
@@ -34,6 +35,9 @@ from vilasr_ros.reasoning.backend import (
     TextCallback,
 )
 
+_log = logging.getLogger(__name__)
+
+SAMPLING_EXTRAS = ("top_k", "min_p", "repetition_penalty")  # sampling fields beyond the OpenAI schema
 NO_API_KEY = "EMPTY"  # what servers without authentication accept (vLLM's documented placeholder)
 _MESSAGE_LIMIT = 300  # characters of a server's error message quoted in a BackendError
 IMAGE_FORMATS = ("png", "jpeg")
@@ -75,6 +79,7 @@ class OpenAIBackend(Backend):
         self.api_key_env = api_key_env
         self.request_timeout = request_timeout
         self.max_retries = max_retries
+        self.sampling_extras = True  # send SAMPLING_EXTRAS until the server refuses them
         self._client = openai.OpenAI(
             base_url=url,
             api_key=os.environ.get(api_key_env) or NO_API_KEY,
@@ -112,8 +117,31 @@ class OpenAIBackend(Backend):
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if self.sampling_extras:
+            # Not in the OpenAI schema but read by vLLM and SGLang: without them a server fills
+            # them from the model's generation_config.json (for Qwen2.5-VL: greedy, with a repetition penalty).
+            options["extra_body"] = {
+                "top_k": sampling.top_k,
+                "min_p": sampling.min_p,
+                "repetition_penalty": sampling.repetition_penalty,
+            }
         if sampling.seed is not None:
             options["seed"] = sampling.seed
+        try:
+            return self._client.chat.completions.create(**options)
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
+            if not (self.sampling_extras and any(name in _server_message(error) for name in SAMPLING_EXTRAS)):
+                raise self.error(error) from error
+        except openai.OpenAIError as error:
+            raise self.error(error) from error
+        # A strict server (transformers serve, OpenAI itself) refuses the extra fields: it cannot take them,
+        # so it samples with its own defaults for them. Say so once, then stop sending them.
+        self.sampling_extras = False
+        _log.warning(
+            "the server at %s refuses %s; sampling continues without them (the server's own defaults apply)",
+            self.url, ", ".join(SAMPLING_EXTRAS),
+        )
+        options.pop("extra_body")
         try:
             return self._client.chat.completions.create(**options)
         except openai.OpenAIError as error:

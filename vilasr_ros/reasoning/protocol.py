@@ -9,7 +9,6 @@ where the loop differs from that reference, and why.
 from __future__ import annotations
 
 import ast
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ ANSWER = "Answer"
 
 MULTIPLE_CHOICE_SUFFIX = "\nAnswer with the option's letter from the given choices directly."
 NUMERIC_SUFFIX = "\nPlease answer the question using a single word or phrase (e.g., 42 or 3.14)."
+SINGLE_IMAGE_LINE = "\nThe index of the given image is 1."
 # "quesntion" is the training data's spelling: keep it.
 VIDEO_PREFIX = (
     "These are frames from a video, numbered from 1 to {n} in sequence. "
@@ -35,9 +35,11 @@ FINAL_TEXT = (
     "Please answer the initial question and structure your response as required:"
 )
 
-_FENCED_JSON = re.compile(r"```json\s*\n(.*?)```", re.DOTALL)
 _ACTION = re.compile(r"Action:\s*(Object Mapper|Path Tracer|Answer)\b")
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_ANSWER = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.DOTALL)
+JSON_FENCE = "```json"
+FENCE = "```"
+THINK_END = "</think>"
 
 
 def _prompt_file(name: str) -> str:
@@ -53,30 +55,22 @@ def system_prompt(width: int, height: int) -> str:
     return SYSTEM_PROMPT_TEMPLATE.replace("{width}", str(width)).replace("{height}", str(height))
 
 
-def question_body(question: str, answer_type: AnswerType, options: tuple[str, ...] = ()) -> str:
-    """The question with its options and the answer-type suffix of the reference evaluation."""
+def answer_suffix(answer_type: AnswerType) -> str:
+    """The answer-type suffix the reference appends to the question (``TYPE_TEMPLATE``)."""
     if answer_type is AnswerType.MULTIPLE_CHOICE:
-        return question + "".join(f"\n{option}" for option in options) + MULTIPLE_CHOICE_SUFFIX
+        return MULTIPLE_CHOICE_SUFFIX
     if answer_type is AnswerType.NUMERIC:
-        return question + NUMERIC_SUFFIX
-    return question
+        return NUMERIC_SUFFIX
+    return ""
 
 
-def question_text(body: str, num_images: int, video: bool) -> str:
-    """The last text of the first user turn: the question template around ``body``.
-
-    A single image gets the reference's ``The index of the given image is 1.`` line;
-    ``video`` prefixes the VSI-Bench frame sentence.
-    """
-    if video:
-        body = VIDEO_PREFIX.replace("{n}", str(num_images)) + body
-    if num_images == 1:
-        body += "\nThe index of the given image is 1."
-    return QUESTION_TEMPLATE.replace("{question}", body)
+def question_with_options(question: str, options: tuple[str, ...] = ()) -> str:
+    """The question, then each option on its own line (the reference's ``'\\n'.join(options)``)."""
+    return question + "".join(f"\n{option}" for option in options)
 
 
 def image_index_line(index: int, width: int, height: int) -> str:
-    """The text that follows image ``index`` in a multi-image turn (without trailing newline)."""
+    """The sentence that follows an image (without trailing newline)."""
     return f"The index of the given image is {index} (width: {width}, height: {height})."
 
 
@@ -89,26 +83,59 @@ class ImageRef:
     height: int
 
 
-def first_user_content(images: list[ImageRef], body: str, video: bool) -> list[ImageRef | str]:
-    """The first user turn: the images with their index lines, then the question."""
-    if len(images) == 1:
-        return [images[0], question_text(body, 1, video)]
+def first_user_content(
+    images: list[ImageRef],
+    question: str,
+    answer_type: AnswerType = AnswerType.FREE_FORM,
+    options: tuple[str, ...] = (),
+    video: bool = False,
+) -> list[ImageRef | str]:
+    """The first user turn in the reference's three styles (``eval/infer.py``).
+
+    - one image, not video (Maze / SpatialEval branch, the training format): the image,
+      then the template around ``question + options + "\\nThe index of the given image is 1." + suffix``;
+    - several images, not video (SPAR / MMSI multi-view branch): each image followed by
+      its index line with the FIRST image's size, then the template around
+      ``question + options + "\\n" + suffix``;
+    - video (VSI-Bench branch): each frame with its index line (first frame's size), then
+      the template around ``frames sentence + question + options + suffix``.
+    """
+    if not images:
+        raise ValueError("the first user turn needs at least one image")
+    body = question_with_options(question, options)
+    suffix = answer_suffix(answer_type)
+    if len(images) == 1 and not video:
+        return [images[0], QUESTION_TEMPLATE.replace("{question}", body + SINGLE_IMAGE_LINE + suffix)]
+    first = images[0]
     content: list[ImageRef | str] = []
     for image in images:
-        content += [image, image_index_line(image.index, image.width, image.height) + "\n"]
-    content.append(question_text(body, len(images), video))
+        content += [image, image_index_line(image.index, first.width, first.height) + "\n"]
+    if video:
+        body = VIDEO_PREFIX.replace("{n}", str(len(images))) + body + suffix
+    else:
+        body = body + "\n" + suffix
+    content.append(QUESTION_TEMPLATE.replace("{question}", body))
     return content
 
 
 def tool_result_content(images: list[ImageRef], final: bool) -> list[ImageRef | str]:
-    """The user turn that returns the drawn images; ``final`` forbids further tool use."""
+    """The user turn that returns the drawn images; ``final`` forbids further tool use.
+
+    One image: ``{pad}\\n{prompt}\\n``; several: each image followed by its index line
+    (and ``\\n``), the last by the continue / final text, then ``\\n\\n`` (the reference's
+    template with an empty prompt).
+    """
+    if not images:
+        raise ValueError("a tool-result turn needs at least one image")
+    tail = FINAL_TEXT if final else CONTINUE_TEXT
+    if len(images) == 1:
+        image = images[0]
+        return [image, "\n" + image_index_line(image.index, image.width, image.height) + tail + "\n"]
     content: list[ImageRef | str] = []
-    for position, image in enumerate(images):
-        line = image_index_line(image.index, image.width, image.height)
-        if position < len(images) - 1:
-            content += [image, line + "\n"]
-        else:
-            content += [image, line + (FINAL_TEXT if final else CONTINUE_TEXT)]
+    for image in images[:-1]:
+        content += [image, image_index_line(image.index, image.width, image.height) + "\n"]
+    last = images[-1]
+    content += [last, image_index_line(last.index, last.width, last.height) + tail + "\n\n"]
     return content
 
 
@@ -122,7 +149,7 @@ def content_text(content: list[ImageRef | str]) -> str:
 
 @dataclass(frozen=True)
 class BoxCall:
-    """An Object Mapper item, in the coordinates the model wrote (resized image)."""
+    """An Object Mapper item, in the coordinates the model wrote (resized image), label verbatim."""
 
     index: int
     label: str
@@ -131,7 +158,7 @@ class BoxCall:
 
 @dataclass(frozen=True)
 class LineCall:
-    """A Path Tracer item, in the coordinates the model wrote (resized image)."""
+    """A Path Tracer item, in the coordinates the model wrote (resized image), label verbatim."""
 
     index: int
     label: str
@@ -141,93 +168,121 @@ class LineCall:
 
 @dataclass
 class ParsedTurn:
-    """What one assistant turn says: its action, tool items, answer, and what was wrong with it."""
+    """What one assistant turn says.
+
+    ``items``: the tool items in the order written. ``problems``: what the reference
+    silently ignores (blocks that do not parse, entries without the tool keys).
+    ``invalid``: tool items the reference would choke on (an index or coordinates
+    that are not numbers, wrong lengths): the loop ends such a turn with a tool error.
+    """
 
     action: str | None
     items: list[BoxCall | LineCall] = field(default_factory=list)
     answer: str | None = None
     problems: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+
+    @property
+    def boxes(self) -> list[BoxCall]:
+        return [item for item in self.items if isinstance(item, BoxCall)]
+
+    @property
+    def lines(self) -> list[LineCall]:
+        return [item for item in self.items if isinstance(item, LineCall)]
 
 
 def extract_answer(text: str) -> str | None:
-    """The stripped text inside the last ``<answer>...</answer>``, or None."""
-    answers = _ANSWER.findall(text)
-    return answers[-1].strip() if answers else None
+    """The text inside the first ``<answer>...</answer>``, stripped (``eval/evaluate.py``), or None."""
+    match = _ANSWER.search(text)
+    return match.group(1).strip() if match else None
+
+
+def json_blocks(text: str) -> list[str]:
+    """The reference's fenced blocks (``utils/edit_image.py`` ``parse_json``).
+
+    Every line that is exactly `````json`` once stripped opens a block: the text of the
+    following lines up to the next ````` ``; with no closing fence anywhere after it,
+    up to ``</think>``, stripped.
+    """
+    lines = text.splitlines()
+    blocks = []
+    for number, line in enumerate(lines):
+        if line.strip() != JSON_FENCE:
+            continue
+        rest = "\n".join(lines[number + 1 :])
+        blocks.append(rest.split(FENCE)[0] if FENCE in rest else rest.split(THINK_END)[0].strip())
+    return blocks
 
 
 def parse_turn(text: str) -> ParsedTurn:
-    """Parse an assistant turn the way the reference does, but never raise.
+    """Parse an assistant turn with the reference's rules, but never raise.
 
-    Every fenced json block is read as a JSON / Python literal (never ``eval``);
-    items with ``bbox_2d`` + ``label`` or ``start_point_2d`` + ``end_point_2d`` +
-    ``label`` are kept, anything else is skipped and reported in ``problems``.
-    Coordinates must be finite numbers; clamping to the image happens later.
+    Each block is read as a Python literal (``ast.literal_eval``, never ``eval``; a
+    block that does not parse is dropped, as in the reference); in a list, an object
+    with ``bbox_2d`` + ``label`` is an Object Mapper item, one with ``start_point_2d`` +
+    ``end_point_2d`` + ``label`` a Path Tracer item, anything else is ignored.
     """
     actions = _ACTION.findall(text)
     turn = ParsedTurn(action=actions[-1] if actions else None, answer=extract_answer(text))
-    for block_number, block in enumerate(_FENCED_JSON.findall(text), start=1):
-        value, problem = _literal(block)
-        if problem:
-            turn.problems.append(f"json block {block_number}: {problem}")
+    for block_number, block in enumerate(json_blocks(text), start=1):
+        where = f"json block {block_number}"
+        try:
+            value = ast.literal_eval(block)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
+            turn.problems.append(f"{where}: not a valid literal ({type(error).__name__})")
             continue
-        if isinstance(value, dict):
-            value = [value]
-        if not isinstance(value, list):
-            turn.problems.append(f"json block {block_number}: expected a list of items, got {type(value).__name__}")
+        if not isinstance(value, (list, tuple)):
+            turn.problems.append(f"{where}: expected a list of items, got {type(value).__name__}")
             continue
         for item_number, item in enumerate(value, start=1):
-            parsed, problem = _tool_item(item)
-            if parsed is not None:
-                turn.items.append(parsed)
-            else:
-                turn.problems.append(f"json block {block_number}, item {item_number}: {problem}")
+            _add_item(turn, item, f"{where}, item {item_number}")
     return turn
 
 
-def _literal(block: str) -> tuple[Any, str | None]:
-    try:
-        return json.loads(block), None
-    except (ValueError, RecursionError):
-        pass
-    try:
-        # The reference reads blocks as Python literals; this also accepts the
-        # "# Image index" comment style of the system prompt's examples.
-        return ast.literal_eval(block.strip()), None
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
-        return None, f"not valid JSON ({type(error).__name__})"
+def _add_item(turn: ParsedTurn, item: Any, where: str) -> None:
+    if not isinstance(item, dict):
+        turn.problems.append(f"{where}: expected an object, got {type(item).__name__}")
+        return
+    if "bbox_2d" in item and "label" in item:
+        kind = "bbox_2d"
+    elif "start_point_2d" in item and "end_point_2d" in item and "label" in item:
+        kind = "line"
+    else:
+        turn.problems.append(f"{where}: has neither bbox_2d + label nor start_point_2d + end_point_2d + label")
+        return
+    label, index = item["label"], item.get("index")
+    if not isinstance(label, str):
+        turn.invalid.append(f"{where}: label must be a string, got {label!r}")
+        return
+    if isinstance(index, bool) or not isinstance(index, int):
+        turn.invalid.append(f"{where}: index must be an integer, got {index!r}")
+        return
+    if kind == "bbox_2d":
+        box = _numbers(item["bbox_2d"], 4)
+        if box is None:
+            turn.invalid.append(f"{where}: bbox_2d must be four finite numbers, got {item['bbox_2d']!r}")
+            return
+        turn.items.append(BoxCall(index, label, box))  # type: ignore[arg-type]
+        return
+    start, end = _numbers(item["start_point_2d"], 2), _numbers(item["end_point_2d"], 2)
+    if start is None or end is None:
+        turn.invalid.append(f"{where}: start_point_2d and end_point_2d must be two finite numbers each")
+        return
+    turn.items.append(LineCall(index, label, start, end))  # type: ignore[arg-type]
 
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:  # an int literal too large for a float
+        return None
+    return number if math.isfinite(number) else None
 
 
-def _point(value: Any, size: int) -> tuple[float, ...] | None:
+def _numbers(value: Any, size: int) -> tuple[float, ...] | None:
     if not isinstance(value, (list, tuple)) or len(value) != size:
         return None
     numbers = tuple(_number(v) for v in value)
     return None if any(n is None for n in numbers) else numbers  # type: ignore[return-value]
-
-
-def _tool_item(item: Any) -> tuple[BoxCall | LineCall | None, str | None]:
-    if not isinstance(item, dict):
-        return None, f"expected an object, got {type(item).__name__}"
-    label = item.get("label")
-    if not isinstance(label, str) or not label.strip():
-        return None, "missing or empty label"
-    index = item.get("index")
-    if isinstance(index, bool) or not isinstance(index, (int, float)) or not float(index).is_integer():
-        return None, f"index must be an integer, got {index!r}"
-    if "bbox_2d" in item:
-        box = _point(item["bbox_2d"], 4)
-        if box is None:
-            return None, f"bbox_2d must be four finite numbers, got {item['bbox_2d']!r}"
-        return BoxCall(int(index), label.strip(), box), None  # type: ignore[arg-type]
-    if "start_point_2d" in item and "end_point_2d" in item:
-        start, end = _point(item["start_point_2d"], 2), _point(item["end_point_2d"], 2)
-        if start is None or end is None:
-            return None, "start_point_2d and end_point_2d must be two finite numbers each"
-        return LineCall(int(index), label.strip(), start, end), None  # type: ignore[arg-type]
-    return None, "neither bbox_2d nor start_point_2d + end_point_2d"

@@ -6,9 +6,11 @@ token prefilled once. ``generate()`` of transformers cannot do that (it drops
 new images on a warm cache and gives new tokens 1-D positions), so the session
 runs its own prefill and decode loop:
 
-* the token ids are rendered segment by segment exactly as the Qwen2.5-VL chat
-  template renders the whole conversation (text between special tokens is
-  tokenized as one run, as the processor's tokenizer does);
+* the token ids are the text that :mod:`vilasr_ros.reasoning.conversation`
+  renders (the conversation as the model reads it, the same for every backend),
+  tokenized segment by segment with each image expanded to its pads (text
+  between special tokens is tokenized as one run, as the processor's tokenizer
+  does with the whole text);
 * queued turns are prefilled lazily in ONE forward pass over just the new
   segment, with the 3-D M-RoPE positions of the whole sequence sliced to it and
   the pixel values of only the new images;
@@ -50,6 +52,7 @@ from vilasr_ros.reasoning.backend import (
     Session,
     TextCallback,
 )
+from vilasr_ros.reasoning.conversation import ASSISTANT, IM_END, SYSTEM, TURN_END, USER, render_turn, turn_start
 from vilasr_ros.reasoning.static_decode import StaticDecoder, resolve_decode
 
 DEFAULT_MODEL = "AntResearchNLP/ViLaSR"
@@ -355,7 +358,7 @@ class TransformersSession(Session):
         self._closed = False
         self._queued_tokens = 0  # not-sampled tokens queued since the last forward (join minimum when run)
         self._queued_patches = 0  # patches of images queued since the last forward
-        self._queue([[self._vocab.im_start], f"system\n{system_prompt}", [self._vocab.im_end], "\n"])
+        self._queue(render_turn(SYSTEM, [system_prompt]))
 
     @property
     def _model(self) -> Qwen2_5_VLForConditionalGeneration:
@@ -403,10 +406,10 @@ class TransformersSession(Session):
     def add_user(self, content: Sequence[ContentPart]) -> None:
         """Queue a user turn: text parts and images, in order (run at the next prefill)."""
         self._check_usable()
-        pieces: list[str | list[int]] = [[self._vocab.im_start], "user\n"]
+        pieces: list[str | list[int]] = []
         images: list[tuple[torch.Tensor, tuple[int, int, int]]] = []
         merge = self._model.config.vision_config.spatial_merge_size
-        for part in content:
+        for part in render_turn(USER, content):
             if isinstance(part, ChatImage):
                 pixel_values, grid = self._backend.encode_image(part)
                 images.append((pixel_values, grid))
@@ -416,7 +419,6 @@ class TransformersSession(Session):
                 pieces.append(part)
             else:
                 raise BackendError(f"user content must be str or ChatImage, got {type(part).__name__}")
-        pieces += [[self._vocab.im_end], "\n"]
         self._queue(pieces)
         for pixel_values, grid in images:
             self._pixels.append(pixel_values)
@@ -426,7 +428,7 @@ class TransformersSession(Session):
     def add_assistant(self, text: str) -> None:
         """Queue a recorded assistant turn as if the model had written it (teacher forcing)."""
         self._check_usable()
-        self._queue([[self._vocab.im_start], f"assistant\n{text}", [self._vocab.im_end], "\n"])
+        self._queue(render_turn(ASSISTANT, [text]))
 
     # -- model work ----------------------------------------------------------------------
 
@@ -554,7 +556,7 @@ class TransformersSession(Session):
         self._check_usable()
         if sampling.max_new_tokens < 1:
             raise BackendError(f"max_new_tokens must be at least 1, got {sampling.max_new_tokens}")
-        self._queue([[self._vocab.im_start], "assistant\n"])
+        self._queue([turn_start(ASSISTANT)])
         stream = _TextStream(self._backend.tokenizer, on_text)
         stop: int | None = None
         cancelled = cancel is not None and cancel.is_set()
@@ -588,9 +590,9 @@ class TransformersSession(Session):
             if stop == self._vocab.im_end:
                 self._ids.append(stop)  # the model's own end-of-turn token, carried as sampled
                 self._unfed_sampled += 1
-                self._queue(["\n"])
+                self._queue([TURN_END.removeprefix(IM_END)])
             else:
-                self._queue([[self._vocab.im_end], "\n"])
+                self._queue([TURN_END])
         return Generation(text=stream.text, finished=stop is not None, cancelled=cancelled, num_tokens=sampled)
 
     def _sample(self, logprobs: torch.Tensor, sampling: SamplingParams, generator: torch.Generator) -> int:
