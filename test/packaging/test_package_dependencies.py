@@ -14,7 +14,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conftest import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Top-level module -> rosdep key (package.xml name).
 MODULE_KEYS = {
@@ -84,9 +84,14 @@ def imported_modules(paths: list[Path], root: Path = REPO_ROOT) -> dict[str, set
                 names += [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.append(node.module)
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                  and node.func.attr in {"import_module", "find_spec"} and node.args
-                  and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"import_module", "find_spec"}
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 names.append(node.args[0].value)
         for name in names:
             found.setdefault(name.split(".")[0], set()).add(path.relative_to(root).as_posix())
@@ -95,8 +100,11 @@ def imported_modules(paths: list[Path], root: Path = REPO_ROOT) -> dict[str, set
 
 def third_party(found: dict[str, set[str]], local: set[str]) -> dict[str, set[str]]:
     """Drop the standard library, ``__future__`` and modules of this repository."""
-    return {name: files for name, files in found.items()
-            if name not in sys.stdlib_module_names and name != "__future__" and name not in local}
+    return {
+        name: files
+        for name, files in found.items()
+        if name not in sys.stdlib_module_names and name != "__future__" and name not in local
+    }
 
 
 def package_xml_keys(*tags: str) -> set[str]:
@@ -164,12 +172,12 @@ def test_every_declared_dependency_is_used():
 def test_the_check_finds_an_undeclared_import(tmp_path):
     """The checker itself: an import of an unknown module and one of a known but undeclared key fail."""
     source = tmp_path / "module.py"
-    source.write_text("import os\nimport numpy as np\nfrom scipy.spatial import cKDTree\n"
-                      "def f():\n    import frobnicate.sub\n")
+    source.write_text(
+        "import os\nimport numpy as np\nfrom scipy.spatial import cKDTree\ndef f():\n    import frobnicate.sub\n"
+    )
     imports = third_party(imported_modules([source], root=tmp_path), set())
     assert set(imports) == {"numpy", "scipy", "frobnicate"}
     problems = undeclared(imports, {"python3-numpy"})
     assert len(problems) == 2
     assert "frobnicate" in problems[0] and "no entry" in problems[0]
     assert "python3-scipy" in problems[1]
-

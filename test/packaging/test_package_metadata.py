@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
-APACHE_SECTIONS = ["Definitions", "Grant of Copyright License", "Grant of Patent License", "Redistribution",
-                   "Submission of Contributions", "Trademarks", "Disclaimer of Warranty",
-                   "Limitation of Liability", "Accepting Warranty or Additional Liability"]
+APACHE_SECTIONS = [
+    "Definitions",
+    "Grant of Copyright License",
+    "Grant of Patent License",
+    "Redistribution",
+    "Submission of Contributions",
+    "Trademarks",
+    "Disclaimer of Warranty",
+    "Limitation of Liability",
+    "Accepting Warranty or Additional Liability",
+]
 
 
 def test_license_file_is_the_full_apache_2_text_named_everywhere():

@@ -24,7 +24,9 @@ import pytest
 from packaging.markers import Marker
 from packaging.version import Version
 
-from conftest import REPO_ROOT
+pytestmark = pytest.mark.packaging
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 REQUIREMENTS = REPO_ROOT / "requirements"
 
@@ -84,8 +86,11 @@ def test_ros_install_requirements_leave_out_what_the_distro_provides():
 
 def jazzy_python() -> str:
     """A Python 3.12 interpreter (Ubuntu 24.04's), else the running one."""
-    candidates = [shutil.which("python3.12"), "/usr/bin/python3.12",
-                  *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")))]
+    candidates = [
+        shutil.which("python3.12"),
+        "/usr/bin/python3.12",
+        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12"))),
+    ]
     for candidate in filter(None, candidates):
         try:
             subprocess.run([candidate, "-c", "import venv"], check=True, capture_output=True, timeout=30)
@@ -119,8 +124,19 @@ def distro_environment(tmp_path_factory):
         report = root / "report.json"
         report.unlink(missing_ok=True)
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "--python", str(root / "venv" / "bin" / "python"), "install",
-             "--dry-run", "--quiet", "--report", str(report), *arguments],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(root / "venv" / "bin" / "python"),
+                "install",
+                "--dry-run",
+                "--quiet",
+                "--report",
+                str(report),
+                *arguments,
+            ],
             env={**os.environ, "PYTHONPATH": str(site)},
             cwd=REPO_ROOT,
             capture_output=True,
@@ -129,8 +145,10 @@ def distro_environment(tmp_path_factory):
         )
         installs = {}
         if report.exists():
-            installs = {canonical(item["metadata"]["name"]): item["metadata"]["version"]
-                        for item in json.loads(report.read_text())["install"]}
+            installs = {
+                canonical(item["metadata"]["name"]): item["metadata"]["version"]
+                for item in json.loads(report.read_text())["install"]
+            }
         return result.returncode, result.stdout[-2000:] + result.stderr[-2000:], installs
 
     return dry_run

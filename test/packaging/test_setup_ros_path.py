@@ -8,10 +8,13 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
+pytestmark = pytest.mark.packaging
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SETUP = REPO_ROOT / "tools" / "setup.sh"
 
@@ -25,8 +28,9 @@ def run_setup(tmp_path, tools: tuple[str, ...], python: str, **env: str) -> subp
     (bin_dir / "python3").write_text(python)
     (bin_dir / "python3").chmod(0o755)
     environment = {"PATH": str(bin_dir), "HOME": "/nonexistent", "VENV": "never-created-venv", **env}
-    return subprocess.run([shutil.which("bash"), str(SETUP)], env=environment, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [shutil.which("bash"), str(SETUP)], env=environment, capture_output=True, text=True, timeout=60
+    )
 
 
 REAL_PYTHON = f'#!/bin/sh\nexec {sys._base_executable} "$@"\n'  # the interpreter behind the venv (no rclpy)
@@ -37,8 +41,13 @@ ROS_PYTHON = '#!/bin/sh\nPYTHONPATH={stub} exec {python} "$@"\n'
 @pytest.mark.parametrize(
     "distro, python, tools, message",
     [
-        ("humble", "real", (), "requirements/constraints/humble.txt (the numpy, OpenCV, PyYAML and Pillow versions "
-                               "it ships) does not exist; supported: jazzy kilted"),
+        (
+            "humble",
+            "real",
+            (),
+            "requirements/constraints/humble.txt (the numpy, OpenCV, PyYAML and Pillow versions "
+            "it ships) does not exist; supported: jazzy kilted",
+        ),
         ("jazzy", "real", (), "cannot import rclpy"),
         ("jazzy", "ros", ("cmake", "cc", "c++"), "rosdep not found"),
     ],
