@@ -62,6 +62,9 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
   fi
 fi
+if [ -n "${ROS_DISTRO:-}" ] && ! grep -qx 'include-system-site-packages = true' "$VENV/pyvenv.cfg"; then
+  die "$VENV was made without ROS (it does not see the system packages); remove it (rm -r $VENV) and run again."
+fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
 # rosdep keys whose packages go into the venv instead: pip keys (rosdep would run

@@ -23,8 +23,8 @@ def run_setup(tmp_path, tools: tuple[str, ...], python: str, **env: str) -> subp
     """tools/setup.sh with PATH holding only ``tools`` (from this machine) and ``python`` as python3."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("dirname", "sh", "ls", "sed", "tr", *tools):
-        os.symlink(shutil.which(tool), bin_dir / tool)
+    for tool in ("dirname", "sh", "ls", "sed", "tr", "grep", *tools):
+        os.symlink(shutil.which(tool), bin_dir / Path(tool).name)
     (bin_dir / "python3").write_text(python)
     (bin_dir / "python3").chmod(0o755)
     environment = {"PATH": str(bin_dir), "HOME": "/nonexistent", "VENV": "never-created-venv", **env}
@@ -76,3 +76,27 @@ def test_keys_setup_leaves_to_the_venv_are_declared_and_all_pip_keys_are_among_t
     # Keys resolved by pip in rosdistro's python.yaml: the -pip suffixed ones and mcap-ros2-support.
     pip_keys = {key for key in declared if key.endswith("-pip") or key == "mcap-ros2-support"}
     assert pip_keys <= keys
+
+
+def test_readme_names_the_same_skipped_keys():
+    keys = re.search(r'^VENV_KEYS="([^"]*)"', SETUP.read_text(), re.M)[1]
+    assert f'--skip-keys "{keys}"' in (REPO_ROOT / "README.md").read_text()
+
+
+def test_a_venv_made_without_ros_is_refused_not_reused(tmp_path):
+    stub = tmp_path / "stub"
+    stub.mkdir()
+    (stub / "rclpy.py").write_text("")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    os.symlink(sys._base_executable, venv / "bin" / "python")
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\ninclude-system-site-packages = false\n")
+    rosdep = tmp_path / "rosdep"
+    rosdep.write_text("#!/bin/sh\necho rosdep ran >&2\nexit 0\n")
+    rosdep.chmod(0o755)
+    script = ROS_PYTHON.format(stub=stub, python=sys._base_executable)
+    result = run_setup(tmp_path, ("cmake", "cc", "c++", str(rosdep)), script, ROS_DISTRO="jazzy", VENV=str(venv))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{venv} was made without ROS" in result.stderr
+    assert "rosdep ran" not in result.stderr
+    assert sorted(p.name for p in venv.iterdir()) == ["bin", "pyvenv.cfg"]
