@@ -141,7 +141,7 @@ def distro_environment(tmp_path_factory):
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
-            timeout=110,
+            timeout=300,  # a safety net: one run takes about 40-80 s here
         )
         installs = {}
         if report.exists():
