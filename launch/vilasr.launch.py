@@ -1,7 +1,16 @@
-"""Launch the vilasr node.
+"""Launch the vilasr lifecycle node.
 
     ros2 launch vilasr_ros vilasr.launch.py [params_file:=...] [namespace:=...] [model:=...]
-        [use_sim_time:=true] [rviz:=true]
+        [use_sim_time:=true] [log_level:=debug] [autostart:=false] [rviz:=true]
+        [camera:=camera] [image_topic:=...] [camera_info_topic:=...] [depth_topic:=...]
+
+The node is started as a launch_ros LifecycleNode, so other launch files can drive
+or watch its transitions (ChangeState / OnStateTransition). autostart:=true (default)
+lets the node configure and activate itself; autostart:=false leaves it unconfigured
+for a lifecycle manager (or `ros2 lifecycle set`). The topic arguments set the topics
+of one camera of the parameter file (camera:=NAME, default 'camera'); empty keeps the
+file's value. rviz:=true needs RViz (ros-$ROS_DISTRO-rviz2), which the package does not
+depend on.
 """
 
 import os
@@ -10,23 +19,44 @@ from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
+
+from launch import LaunchDescription
+
+LOG_LEVELS = ["debug", "info", "warn", "error", "fatal"]
+# Launch arguments that set cameras.<camera>.<name> (empty: the params file's value).
+CAMERA_TOPICS = ("image_topic", "camera_info_topic", "depth_topic")
+
+
+def _is_true(context, name: str) -> bool:
+    value = LaunchConfiguration(name).perform(context).strip().lower()
+    if value not in ("true", "false"):
+        raise RuntimeError(f"launch argument {name} must be true or false, not {value!r}")
+    return value == "true"
 
 from launch import LaunchDescription
 
 
 def _node(context, *args, **kwargs):
-    overrides = {"use_sim_time": LaunchConfiguration("use_sim_time").perform(context).lower() == "true"}
+    overrides = {"use_sim_time": _is_true(context, "use_sim_time"), "autostart": _is_true(context, "autostart")}
     model = LaunchConfiguration("model").perform(context)
     if model:
         overrides["backend.model"] = model
+    camera = LaunchConfiguration("camera").perform(context)
+    for argument in CAMERA_TOPICS:
+        topic = LaunchConfiguration(argument).perform(context)
+        if topic:
+            if not camera:
+                raise RuntimeError(f"{argument}:={topic} needs camera:=NAME (an entry of cameras.names)")
+            overrides[f"cameras.{camera}.{argument}"] = topic
     return [
-        Node(
+        LifecycleNode(
             package="vilasr_ros",
             executable="vilasr_node",
             name="vilasr",
             namespace=LaunchConfiguration("namespace"),
             parameters=[LaunchConfiguration("params_file"), overrides],
+            ros_arguments=["--log-level", LaunchConfiguration("log_level")],
             output="screen",
             emulate_tty=True,
         )
@@ -44,7 +74,27 @@ def generate_launch_description() -> LaunchDescription:
                 "model", default_value="", description="Override backend.model (Hugging Face id or local path)"
             ),
             DeclareLaunchArgument("use_sim_time", default_value="false", description="Use /clock time"),
-            DeclareLaunchArgument("rviz", default_value="false", description="Also start RViz with rviz/vilasr.rviz"),
+            DeclareLaunchArgument(
+                "log_level", default_value="info", choices=LOG_LEVELS, description="Logging level of the node"
+            ),
+            DeclareLaunchArgument(
+                "autostart",
+                default_value="true",
+                description="Configure and activate at start; false: wait for a lifecycle manager",
+            ),
+            DeclareLaunchArgument(
+                "camera", default_value="camera", description="Camera (entry of cameras.names) the topic arguments set"
+            ),
+            DeclareLaunchArgument("image_topic", default_value="", description="The camera's colour image topic"),
+            DeclareLaunchArgument(
+                "camera_info_topic", default_value="", description="The camera's CameraInfo topic (colour image)"
+            ),
+            DeclareLaunchArgument(
+                "depth_topic", default_value="", description="The camera's registered depth image topic"
+            ),
+            DeclareLaunchArgument(
+                "rviz", default_value="false", description="Also start RViz with rviz/vilasr.rviz (needs rviz2)"
+            ),
             OpaqueFunction(function=_node),
             Node(
                 package="rviz2",

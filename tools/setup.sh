@@ -5,8 +5,13 @@
 # into .venv, and colcon builds vilasr_ros merged into .venv itself, so
 # .venv/bin/python imports rclpy and vilasr_ros.msg/.srv/.action with nothing
 # to source.
-# With a sourced ROS 2 install (ROS_DISTRO set): .venv sees the system
-# packages, colcon builds into ./install, and tools/run.sh sources it.
+# With a sourced ROS 2 install (ROS_DISTRO set): rosdep installs what the
+# distro packages (apt: numpy, OpenCV, PyYAML, the ROS packages); .venv is
+# created with --system-site-packages and gets only what ROS does not ship
+# (requirements/ros-install.txt), constrained to the distro's versions
+# (requirements/constraints/$ROS_DISTRO.txt) so that nothing the distro ships is
+# replaced (pip runs inside the venv, so PEP 668 does not refuse it); colcon
+# builds into ./install, and tools/run.sh sources it.
 #
 # Idempotent: pip runs only when a requirements file changed, colcon only
 # rebuilds what changed.
@@ -29,6 +34,13 @@ py_version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 if [ -z "${ROS_DISTRO:-}" ] && [ "$py_version" != "3.11" ]; then
   die "Python $py_version found, but the PyPI ROS 2 wheels are built for Python 3.11. Set PYTHON=/path/to/python3.11, or source a ROS 2 install (then its Python is used)."
 fi
+if [ -n "${ROS_DISTRO:-}" ]; then
+  constraints="requirements/constraints/$ROS_DISTRO.txt"
+  [ -f "$constraints" ] ||
+    die "ROS 2 '$ROS_DISTRO' is sourced, but $constraints (the numpy, OpenCV, PyYAML and Pillow versions it ships) does not exist; supported: $(cd requirements/constraints && ls -- *.txt | sed 's/\.txt$//' | tr '\n' ' ')"
+  "$PYTHON" -c 'import rclpy' >/dev/null 2>&1 ||
+    die "ROS 2 $ROS_DISTRO is sourced, but '$PYTHON' cannot import rclpy: set PYTHON to the Python your ROS install uses (/usr/bin/python3 on Ubuntu)."
+fi
 "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1 ||
   die "Python $py_version has no working venv/ensurepip module. Debian: apt-get install python3-venv"
 command -v cmake >/dev/null 2>&1 || die "cmake not found (needed to generate the ROS interfaces). Debian: apt-get install cmake"
@@ -36,6 +48,10 @@ command -v cc >/dev/null 2>&1 && command -v c++ >/dev/null 2>&1 ||
   die "no C/C++ compiler found (cc and c++ are needed to build the interface type support). Debian: apt-get install build-essential"
 "$PYTHON" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' ||
   die "Python headers (Python.h) not found. Debian: apt-get install python3-dev"
+if [ -n "${ROS_DISTRO:-}" ]; then
+  command -v rosdep >/dev/null 2>&1 ||
+    die "rosdep not found (it installs the apt dependencies of package.xml). Ubuntu: apt-get install python3-rosdep && rosdep init && rosdep update"
+fi
 
 # --- virtual environment ------------------------------------------------------
 if [ ! -x "$VENV/bin/python" ]; then
@@ -46,19 +62,38 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
   fi
 fi
+if [ -n "${ROS_DISTRO:-}" ] && ! grep -qx 'include-system-site-packages = true' "$VENV/pyvenv.cfg"; then
+  die "$VENV was made without ROS (it does not see the system packages); remove it (rm -r $VENV) and run again."
+fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
-requirements=(requirements/python.txt)
-[ -z "${ROS_DISTRO:-}" ] && requirements=(requirements/ros-wheels.txt "${requirements[@]}")
+# rosdep keys whose packages go into the venv instead: pip keys (rosdep would run
+# pip on the system Python, which PEP 668 refuses) and torch/torchvision (the
+# distro's are CPU-only and older than transformers needs).
+VENV_KEYS="python3-torch python3-torchvision python3-transformers-pip python3-openai-pip mcap-ros2-support python3-ruff-pip"
+if [ -n "${ROS_DISTRO:-}" ]; then
+  requirements=(requirements/ros-install.txt)
+  pip_args=("--requirement=requirements/ros-install.txt" "--constraint=$constraints")
+  inputs=(requirements/*.txt "$constraints" package.xml)
+else
+  requirements=(requirements/ros-wheels.txt requirements/python.txt)
+  pip_args=("${requirements[@]/#/--requirement=}")
+  inputs=(requirements/*.txt)
+fi
 stamp="$VENV/.vilasr-requirements"
-wanted=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
+wanted=$(cat "${inputs[@]}" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  if [ -n "${ROS_DISTRO:-}" ]; then
+    step "installing the apt dependencies of package.xml (rosdep, ROS 2 $ROS_DISTRO)"
+    rosdep install --from-paths . --ignore-src -y --rosdistro "$ROS_DISTRO" --skip-keys "$VENV_KEYS" ||
+      die "rosdep install failed (see above; 'rosdep update' first if it does not know a key)."
+  fi
   step "installing Python packages (${requirements[*]})"
   # One resolver run over all files, so their pins are checked together.
-  "${PIP[@]}" install --quiet "${requirements[@]/#/--requirement=}" ||
+  "${PIP[@]}" install --quiet "${pip_args[@]}" ||
     die "pip could not install ${requirements[*]} (see the error above)."
   if [ -n "${ROS_DISTRO:-}" ] && ! command -v colcon >/dev/null 2>&1; then
-    "${PIP[@]}" install --quiet colcon-common-extensions
+    "${PIP[@]}" install --quiet colcon-common-extensions "--constraint=$constraints"
   fi
   echo "$wanted" >"$stamp"
 else
