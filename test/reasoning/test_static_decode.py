@@ -148,3 +148,27 @@ def test_torchao_int4_needs_cuda_and_int8_runs_on_the_cpu(tiny_model_dir):
     session.add_user(["hello"])
     assert session.generate(SamplingParams(temperature=0.0, max_new_tokens=4)).num_tokens >= 1
     backend.close()
+
+
+@pytest.mark.parametrize("mask_kind", ["none", "bool", "additive"])
+def test_decode_attention_is_sdpa_for_one_query_token(mask_kind):
+    """The decode step's attention (grouped query heads, two batched products) computes sdpa's function."""
+    from torch import nn
+
+    from vilasr_ros.reasoning.static_decode import decode_attention
+
+    generator = torch.Generator().manual_seed(0)
+    heads, kv_heads, length, dim = 8, 2, 37, 16
+    query = torch.randn(1, heads, 1, dim, generator=generator)
+    key = torch.randn(1, kv_heads, length, dim, generator=generator)
+    value = torch.randn(1, kv_heads, length, dim, generator=generator)
+    keep = torch.ones(1, 1, 1, length, dtype=torch.bool)
+    keep[..., 30:] = False  # the unwritten tail of a static cache
+    mask = {"none": None, "bool": keep, "additive": torch.where(keep, 0.0, float("-inf"))}[mask_kind]
+    ours, _ = decode_attention(nn.Module(), query, key, value, mask, scaling=0.3)
+    repeated_key, repeated_value = (t.repeat_interleave(heads // kv_heads, dim=1) for t in (key, value))
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        query, repeated_key, repeated_value, attn_mask=mask, scale=0.3
+    ).transpose(1, 2)
+    assert ours.shape == (1, 1, heads, dim)
+    assert torch.allclose(ours, expected, atol=1e-5)

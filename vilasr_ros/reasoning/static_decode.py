@@ -13,6 +13,11 @@ replayed for every token:
   length counter, which the captured step advances by itself on every replay;
 * the attention mask is computed inside the graph from that counter over the
   whole capacity (keys past the written length are masked out);
+* the step's attention is :func:`decode_attention`: one query token against the
+  cache as two batched matrix products over the key/value heads. Measured on an
+  H100 at 7B scale with 6.6k cached tokens, a graph step took 8.7 ms with it and
+  11.8 ms with sdpa (whose cuDNN kernel parallelises over heads only, so its
+  cost grows with the context); prefill keeps sdpa;
 * prefill runs eagerly into the same cache (so a turn's new tokens land at
   positions ``cached .. cached + n``); the graph stays valid across turns and
   across queries, and is captured again only when the cache has to grow.
@@ -25,10 +30,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
-from transformers import StaticCache
+from transformers import AttentionInterface, StaticCache
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +45,55 @@ DECODE_MODES = ("auto", "graph", "static", "dynamic")
 CAPACITY_QUANTUM = 256  # cache lengths are multiples of this (aligned masks for the fused attention kernels)
 GROWTH = 1.5  # a cache that must grow grows to at least this times its capacity (few re-captures per query)
 WARMUP_STEPS = 2  # eager steps on a side stream before a capture (kernel selection, library handles)
+DECODE_ATTENTION = "vilasr_decode"  # the attention implementation of the decode step (registered below)
+
+
+def decode_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    is_causal: bool | None = None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    """Attention of a single query token over the cache (batch 1), as two batched matrix products.
+
+    The query heads are grouped by their key/value head (no copies of the cache),
+    scores are scaled, masked (boolean keep-mask or additive) and normalised in
+    float32. Anything else (several tokens, a batch, dropout) goes to sdpa.
+    """
+    if query.shape[0] != 1 or query.shape[2] != 1 or dropout or kwargs.get("softcap") is not None:
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, is_causal=is_causal, **kwargs
+        )
+    _, heads, _, dim = query.shape
+    kv_heads, length = key.shape[1], key.shape[2]
+    grouped = query.reshape(kv_heads, heads // kv_heads, dim)
+    scores = torch.bmm(grouped, key[0].transpose(1, 2)).float() * (dim**-0.5 if scaling is None else scaling)
+    if attention_mask is not None:
+        mask = attention_mask.reshape(-1)[-length:]
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask.float()
+    weights = torch.softmax(scores, dim=-1).to(value.dtype)
+    output = torch.bmm(weights, value[0])  # [kv_heads, group, dim]
+    return output.reshape(1, heads, 1, dim).transpose(1, 2).contiguous(), None
+
+
+AttentionInterface.register(DECODE_ATTENTION, decode_attention)
+AttentionMaskInterface.register(DECODE_ATTENTION, sdpa_mask)
+
+
+@contextmanager
+def _attention(config: Any, implementation: str) -> Iterator[None]:
+    """The text model's layers use ``implementation`` while inside (they read the config at each forward)."""
+    previous = config._attn_implementation
+    config._attn_implementation = implementation
+    try:
+        yield
+    finally:
+        config._attn_implementation = previous
 
 
 def resolve_decode(decode: str, device: torch.device) -> str:
@@ -124,9 +182,10 @@ class StaticDecoder:
         return self._logits
 
     def _forward(self) -> torch.Tensor:
-        return self._model(
-            input_ids=self._token, position_ids=self._positions, cache=self.cache, use_cache=True, logits_to_keep=1
-        ).logits
+        with _attention(self._config.get_text_config(), DECODE_ATTENTION):
+            return self._model(
+                input_ids=self._token, position_ids=self._positions, cache=self.cache, use_cache=True, logits_to_keep=1
+            ).logits
 
     def _capture(self, cached: int) -> None:
         """Warm up on a side stream (the cache length restored after each run), then capture one step.
