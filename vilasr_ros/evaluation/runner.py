@@ -74,8 +74,9 @@ class EvalError(ValueError):
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """How items are answered. ``trace`` (replay only) builds each item's turns: ``ideal`` or ``random``;
-    ``transcript`` (replay only) is a script file instead. ``timeout`` 0: no time limit per item."""
+    """How items are answered. ``trace`` (replay only) builds each item's turns: ``ideal`` or ``random``
+    (:mod:`traces`; with ``no_tools``, only their answer turn); ``transcript`` (replay only) is a script
+    file instead. ``timeout`` 0: no time limit per item."""
 
     backend: str = "transformers"
     model: str = BackendConfig.model
@@ -227,7 +228,8 @@ class Backends:
                 raise BackendError(f"the transcript file has no turns for item {item.id}")
             return ReplayBackend(self.by_id[item.id])
         rng = np.random.default_rng(item_seed(self.settings.seed, item))
-        return ReplayBackend(ideal_trace(item) if self.settings.trace == "ideal" else random_trace(item, rng))
+        turns = ideal_trace(item) if self.settings.trace == "ideal" else random_trace(item, rng)
+        return ReplayBackend(turns[-1:] if self.settings.no_tools else turns)  # no tools: the answer turn only
 
     def close(self) -> None:
         if self.shared is not None:
