@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--max-keyframes", type=int, help="write only this many, spread over time and viewpoint")
 
-    from vilasr_ros.evaluation.cli import add_bench_gen_arguments, add_eval_arguments
+    from vilasr_ros.evaluation.cli import add_bench_gen_arguments
+    from vilasr_ros.evaluation.eval_command import add_eval_arguments
 
     add_bench_gen_arguments(commands.add_parser("bench-gen", help="generate a spatial-question benchmark folder (no ROS)"))
     add_eval_arguments(commands.add_parser("eval", help="answer a benchmark through the query path and score it (no ROS)"))
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_bench_gen(args)
     if args.command == "eval":
-        from vilasr_ros.evaluation.cli import run_eval
+        from vilasr_ros.evaluation.eval_command import run_eval
 
         return run_eval(args)
     if args.command == "node":

@@ -51,9 +51,14 @@ def test_a_well_formed_transcript_is_valid():
         ([boxes_turn((1, "chair")) + "\n<answer> A </answer>", ANSWER], "turn 1: an <answer> before the last turn"),
         ([ANSWER, ANSWER], "turn 1: 'Action: Answer' before the last turn"),
         (["<think> x </think> Action: Object Mapper\nno block", ANSWER], "turn 1: a tool turn without a json block"),
-        (["<think> x </think> Action: Object Mapper\n```json\n[{\"index\": 1,\n```", ANSWER], "json block 1: not valid JSON"),
-        (["<think> x </think> Action: Object Mapper\n```json\n[{\"index\": 1, \"label\": \"a\"}]\n```", ANSWER],
-         "neither bbox_2d nor"),
+        (
+            ['<think> x </think> Action: Object Mapper\n```json\n[{"index": 1,\n```', ANSWER],
+            "json block 1: not valid JSON",
+        ),
+        (
+            ['<think> x </think> Action: Object Mapper\n```json\n[{"index": 1, "label": "a"}]\n```', ANSWER],
+            "neither bbox_2d nor",
+        ),
         ([boxes_turn((1, "chair"))], "turn 1: the last turn is not 'Action: Answer'"),
         (["<think> x </think> Action: Answer\n<answer> A </answer> <answer> B </answer>"], "holds 2 <answer> blocks"),
         (["<think> x </think> Action: Answer\nB"], "holds 0 <answer> blocks"),
@@ -83,7 +88,9 @@ def test_revisions_count_labels_redrawn_on_the_same_keyframe_in_a_later_turn():
 def test_revisions_through_the_engine_use_the_drawn_images_sources():
     turns = [boxes_turn((1, "chair")), boxes_turn((3, "chair"), (2, "chair")), ANSWER]
     images = [np.full((56, 56, 3), value, np.uint8) for value in (40, 200)]
-    result = ReasoningEngine(ReplayBackend(turns), EngineConfig()).run(images, "Which?", AnswerType.MULTIPLE_CHOICE, ("A. x", "B. y"))
+    result = ReasoningEngine(ReplayBackend(turns), EngineConfig()).run(
+        images, "Which?", AnswerType.MULTIPLE_CHOICE, ("A. x", "B. y")
+    )
     assert result.stop_reason == "answered" and [image.source_index for image in result.images] == [1, 2, 1, 1, 2]
     sources = {image.index: image.source_index for image in result.images}
     assert count_revisions([turn.text for turn in result.turns], sources.get) == 1
@@ -127,24 +134,49 @@ def test_no_tools_closes_the_tools_in_the_first_turn_and_allows_one_call():
 
 def estimate(label: str, position, size=(0.5, 0.4, 0.3), valid=True) -> SpatialEstimate:
     return SpatialEstimate(
-        label=label, kind=OBJECT, image_index=1, source_index=1, camera="c", camera_frame_id="o", keyframe_stamp_ns=0,
-        bbox_px=(0, 0, 1, 1), segment_px=(0, 0, 0, 0), has_depth=True, has_pose=valid, valid_3d=valid,
-        frame_id="map" if valid else "o", position=tuple(position), size=tuple(size),
+        label=label,
+        kind=OBJECT,
+        image_index=1,
+        source_index=1,
+        camera="c",
+        camera_frame_id="o",
+        keyframe_stamp_ns=0,
+        bbox_px=(0, 0, 1, 1),
+        segment_px=(0, 0, 0, 0),
+        has_depth=True,
+        has_pose=valid,
+        valid_3d=valid,
+        frame_id="map" if valid else "o",
+        position=tuple(position),
+        size=tuple(size),
     )
 
 
 def metric_item(family: str, objects: list[str], answer: str, problem_type="regression", options=()) -> EvalItem:
-    return EvalItem("i", family, "q", tuple(options), AnswerType.NUMERIC, problem_type, answer, PromptStyle.VIEWS,
-                    (Path("a.png"),), "generated", extra={"objects": objects})
+    return EvalItem(
+        "i",
+        family,
+        "q",
+        tuple(options),
+        AnswerType.NUMERIC,
+        problem_type,
+        answer,
+        PromptStyle.VIEWS,
+        (Path("a.png"),),
+        "generated",
+        extra={"objects": objects},
+    )
 
 
 def test_metric_answers_from_estimates():
-    found = EstimationResult(estimates=[
-        estimate("red chair", (1.0, 2.0, 0.5), size=(0.5, 0.9, 0.3)),
-        estimate("Blue table", (4.0, 6.0, 0.5)),
-        estimate("lamp", (4.0, 2.0, 1.5)),
-        estimate("green box", (9.0, 9.0, 9.0), valid=False),
-    ])
+    found = EstimationResult(
+        estimates=[
+            estimate("red chair", (1.0, 2.0, 0.5), size=(0.5, 0.9, 0.3)),
+            estimate("Blue table", (4.0, 6.0, 0.5)),
+            estimate("lamp", (4.0, 2.0, 1.5)),
+            estimate("green box", (9.0, 9.0, 9.0), valid=False),
+        ]
+    )
     distance = metric_item("abs_distance", ["red chair", "blue table"], "5.00")
     assert estimated_value(distance, found) == pytest.approx(5.0)  # a 3-4-5 triangle
     assert estimated_score(distance, 5.0) == 1.0 and estimated_score(distance, 5.6) == pytest.approx(0.8)
@@ -155,14 +187,23 @@ def test_metric_answers_from_estimates():
     assert estimated_value(metric_item("abs_distance", ["red chair", "green box"], "1"), found) is None  # not valid 3D
     assert estimated_value(metric_item("abs_distance", ["red chair", "sofa"], "1"), found) is None
     assert estimated_value(metric_item("rel_direction", ["red chair", "lamp", "blue table"], "A"), found) is None
-    choice = metric_item("abs_distance", ["red chair", "blue table"], "C", "multiple choice",
-                         ("A. 2.50 m", "B. 7.50 m", "C. 4.80 m", "D. 6.25 m"))
+    choice = metric_item(
+        "abs_distance",
+        ["red chair", "blue table"],
+        "C",
+        "multiple choice",
+        ("A. 2.50 m", "B. 7.50 m", "C. 4.80 m", "D. 6.25 m"),
+    )
     assert estimated_score(choice, estimated_value(choice, found)) == 1.0
     assert estimated_score(choice, 2.0) == 0.0 and estimated_score(choice, math.nan) is None
 
 
 def test_labels_match_loosely_only_when_unambiguous():
-    estimates = [estimate("the red chair", (0, 0, 0)), estimate("blue chair", (1, 1, 1)), estimate("red lamp", (2, 2, 2))]
+    estimates = [
+        estimate("the red chair", (0, 0, 0)),
+        estimate("blue chair", (1, 1, 1)),
+        estimate("red lamp", (2, 2, 2)),
+    ]
     assert match_estimate(estimates, "Blue  Chair").position == (1, 1, 1)  # equal but for case and spaces
     assert match_estimate(estimates, "chair") is None  # contained in two labels
     assert match_estimate(estimates, "red chair").position == (0, 0, 0)  # the one label containing it
@@ -195,8 +236,10 @@ def test_progress_lines_show_items_score_and_rate():
 
 
 def test_side_by_side_puts_runs_and_their_estimates_in_columns():
-    tools = {"families": {"abs_distance": {"score": 0.5, "mean_estimated_score": 0.9}, "rel_direction": {"score": 1.0}},
-             "overall": {"score": 0.75}}
+    tools = {
+        "families": {"abs_distance": {"score": 0.5, "mean_estimated_score": 0.9}, "rel_direction": {"score": 1.0}},
+        "overall": {"score": 0.75},
+    }
     plain = {"families": {"abs_distance": {"score": 0.25}}, "overall": {"score": 0.25}}
     lines = side_by_side({"tools": tools, "no tools": plain}).splitlines()
     assert lines[0] == "| family | tools | tools: 3D estimates | no tools |"

@@ -59,7 +59,11 @@ def count_revisions(turns: Sequence[str], source_of: Callable[[int], int | None]
             source = source_of(item.index)
             if source is None:
                 continue
-            key = ("box" if isinstance(item, protocol.BoxCall) else "line", source, " ".join(item.label.lower().split()))
+            key = (
+                "box" if isinstance(item, protocol.BoxCall) else "line",
+                source,
+                " ".join(item.label.lower().split()),
+            )
             if key in drawn:
                 revisions += 1
             this_turn.add(key)

@@ -69,7 +69,7 @@ def nearest_option(options: Sequence[str], value: float) -> str | None:
     best: tuple[float, str] | None = None
     for option in options:
         letter = _LETTER.match(option)
-        number = _NUMBER.search(option[letter.end():] if letter else option)
+        number = _NUMBER.search(option[letter.end() :] if letter else option)
         if letter is None or number is None:
             continue
         gap = abs(float(number.group()) - value)

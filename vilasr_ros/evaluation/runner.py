@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import threading
 import time
 import zlib
@@ -62,8 +61,19 @@ TRACES = ("ideal", "random")
 SERVER_BACKENDS = ("openai", "replay")  # backends whose sessions may run concurrently (--workers)
 RETRIED = (StopReason.BACKEND_ERROR.value, StopReason.TIMEOUT.value)
 MARKDOWN_COLUMNS = (
-    "count", "score", "accuracy", "mra", "mean_estimated_score", "mean_turns", "mean_boxes", "mean_lines",
-    "mean_revisions", "mean_format_valid", "mean_decoded_tokens", "mean_seconds", "stop_reasons",
+    "count",
+    "score",
+    "accuracy",
+    "mra",
+    "mean_estimated_score",
+    "mean_turns",
+    "mean_boxes",
+    "mean_lines",
+    "mean_revisions",
+    "mean_format_valid",
+    "mean_decoded_tokens",
+    "mean_seconds",
+    "stop_reasons",
 )
 FRAME_CACHE = 4  # scenes kept in memory (items of a scene are consecutive)
 
@@ -103,7 +113,9 @@ class EvalSettings:
         if workers < 1:
             raise EvalError(f"--workers must be at least 1, got {workers}")
         if workers > 1 and self.backend not in SERVER_BACKENDS:
-            raise EvalError(f"--workers {workers}: only a server backend ({', '.join(SERVER_BACKENDS)}) runs items in parallel")
+            raise EvalError(
+                f"--workers {workers}: only a server backend ({', '.join(SERVER_BACKENDS)}) runs items in parallel"
+            )
         if self.timeout < 0 or not math.isfinite(self.timeout):
             raise EvalError(f"--timeout must be a non-negative number of seconds, got {self.timeout}")
 
@@ -155,7 +167,9 @@ class RecordLog:
                 record = json.loads(line)
                 records[str(record["id"])] = record
             except (ValueError, KeyError, TypeError) as error:
-                raise EvalError(f"{self.path}, line {number}: not a record ({error!r}); remove the line to go on") from None
+                raise EvalError(
+                    f"{self.path}, line {number}: not a record ({error!r}); remove the line to go on"
+                ) from None
         return records
 
     def append(self, record: dict[str, Any]) -> None:
@@ -216,8 +230,13 @@ class Backends:
                 self.shared = ReplayBackend(load_script(settings.transcript))
         elif settings.backend != "replay":
             self.shared = create(
-                BackendConfig(kind=settings.backend, model=settings.model, url=settings.url, device=settings.device,
-                              dtype=settings.dtype)
+                BackendConfig(
+                    kind=settings.backend,
+                    model=settings.model,
+                    url=settings.url,
+                    device=settings.device,
+                    dtype=settings.dtype,
+                )
             )
 
     def for_item(self, item: EvalItem) -> Backend:
@@ -269,7 +288,9 @@ def evaluate_item(
         temperature=settings.temperature,
         seed=item_seed(settings.seed, item),
     )
-    engine = ReasoningEngine(backend, engine_config, video=item.prompt_style is PromptStyle.VIDEO, tools=not settings.no_tools)
+    engine = ReasoningEngine(
+        backend, engine_config, video=item.prompt_style is PromptStyle.VIDEO, tools=not settings.no_tools
+    )
     frame_id = frames[0].pose.frame_id if frames and frames[0].pose is not None else "map"
     try:
         query = resolve_request(request, QueryConfig(), query_id=item.id)
@@ -331,14 +352,15 @@ def run_evaluation(
     workers: int = 1,
     retry_errors: bool = False,
     create_backend: Callable[[BackendConfig], Backend] | None = None,
-    progress: TextIO | None = sys.stderr,
+    progress: TextIO | None = None,
     stop: threading.Event | None = None,
 ) -> EvalSummary:
     """Answer the first ``limit`` items (all: None) not yet recorded in ``out``, then write the table.
 
     ``root`` is a generated benchmark's folder (its items' keyframe folders are relative to it);
     ``source`` names the benchmark in run.json. Setting ``stop`` (or Ctrl-C) ends the run after the
-    items in flight; they are not recorded, so a restart answers them.
+    items in flight; they are not recorded, so a restart answers them. ``progress``: where the
+    status line goes (None: nowhere).
     """
     settings.check(workers)
     if limit is not None and limit < 1:
@@ -427,7 +449,8 @@ def _claim(out: Path, settings: EvalSettings, source: str) -> None:
             raise EvalError(f"{path} is not valid JSON ({error}); use another --out") from None
         if found != wanted:
             changed = sorted(
-                key for key in set(found.get("settings", {})) | set(wanted["settings"])
+                key
+                for key in set(found.get("settings", {})) | set(wanted["settings"])
                 if found.get("settings", {}).get(key) != wanted["settings"].get(key)
             ) + (["source"] if found.get("source") != source else [])
             raise EvalError(f"{out} holds a run with other settings ({', '.join(changed)}); give another --out")
@@ -448,7 +471,9 @@ class Progress:
     and at the end. ``stream`` None prints nothing.
     """
 
-    def __init__(self, total: int, earlier_scores: Sequence[float], stream: TextIO | None, interval: float = 10.0) -> None:
+    def __init__(
+        self, total: int, earlier_scores: Sequence[float], stream: TextIO | None, interval: float = 10.0
+    ) -> None:
         self.total = total
         self.scores = list(earlier_scores)
         self.resumed = len(self.scores)
