@@ -4,8 +4,10 @@ random model runs to the end, and the 3D estimates of the ideal drawings stay wi
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from vilasr_ros.cli import main
 from vilasr_ros.evaluation import scoring
 from vilasr_ros.evaluation.benchmark import generate_sim_benchmark, load_benchmark
 from vilasr_ros.evaluation.questions import FAMILIES
+from vilasr_ros.evaluation.runner import EvalSettings, run_evaluation
 from vilasr_ros.evaluation.scoring import mra_thresholds
 
 pytestmark = pytest.mark.slow
@@ -144,6 +147,35 @@ def test_an_interrupted_run_resumes_to_the_same_table(bench, tmp_path, capsys):
     assert "holds a run with other settings (seed)" in capsys.readouterr().err
 
 
+class StopAfter(io.StringIO):
+    """A terminal-like progress stream that sets ``stop`` (as Ctrl-C does) after ``lines`` status updates."""
+
+    def __init__(self, stop: threading.Event, lines: int) -> None:
+        super().__init__()
+        self.stop, self.lines = stop, lines
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.lines -= text.startswith("\r")
+        if self.lines <= 0:
+            self.stop.set()
+        return super().write(text)
+
+
+def test_a_stopped_run_records_only_finished_items_and_resumes(bench, tmp_path):
+    items = load_benchmark(bench)
+    settings = EvalSettings(backend="replay", trace="random")
+    stop = threading.Event()
+    stopped = run_evaluation(items, tmp_path / "run", settings, root=bench, progress=StopAfter(stop, 6), stop=stop)
+    assert stopped.interrupted and 5 <= stopped.ran < 64 and len(records(tmp_path / "run")) == stopped.ran
+    resumed = run_evaluation(items, tmp_path / "run", settings, root=bench)
+    assert resumed.resumed == stopped.ran and resumed.ran == 64 - stopped.ran and not resumed.interrupted
+    whole = run_evaluation(items, tmp_path / "whole", settings, root=bench)
+    assert without_times(resumed.table) == without_times(whole.table)
+
+
 def test_no_tools_ablation_and_the_side_by_side(bench, tmp_path, capsys):
     assert run(bench, tmp_path / "tools", "--trace", "ideal", "--limit", "16") == 0
     assert (
@@ -179,6 +211,42 @@ def test_bad_settings_are_refused(bench, tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     assert run(tmp_path / "nothing", tmp_path / "d", "--trace", "ideal") == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_an_authors_file_runs_through_the_same_path(tmp_path):
+    import cv2
+
+    frames = [f"vsi_bench/scene7/frame_{i:02d}.png" for i in range(4)]
+    for number, name in enumerate(frames):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / name), np.full((120, 160, 3), 40 * number, np.uint8))
+    records_in = [
+        {
+            "question": "Which is closer to the sofa?",
+            "options": ["A. tv", "B. bed"],
+            "problem_type": "multiple choice",
+            "answer": "<answer>B</answer>",
+            "image_path": frames,
+            "original_question_type": "object_rel_distance",
+        },
+        {
+            "question": "How many chairs?",
+            "problem_type": "regression",
+            "answer": "4",
+            "image_path": frames,
+            "original_question_type": "route_planning_hard",
+        },
+    ]
+    (tmp_path / "vsi_bench.json").write_text(json.dumps(records_in))
+    out = tmp_path / "run"
+    assert (
+        main(["eval", str(tmp_path / "vsi_bench.json"), "--out", str(out), "--backend", "replay", "--trace", "ideal"])
+        == 0
+    )
+    table = json.loads((out / "table.json").read_text())
+    assert set(table["families"]) == {"object_rel_distance", "route_planning"}  # difficulty levels merged
+    assert table["overall"]["score"] == 1.0
+    assert all(r["turns"] == 1 and r["stop_reason"] == "answered" and "estimated_value" not in r for r in records(out))
 
 
 @pytest.mark.model
