@@ -5,6 +5,7 @@
     vilasr-ros reason --image A.png [--image B.png]... --question "..." --out DIR [--backend ...]
     vilasr-ros ingest SOURCE [--params-file F] --out DIR [--camera NAME] [--max-keyframes N]
     vilasr-ros bench-gen --out DIR [--seed S] [--items N] [--keyframes FOLDER --objects YAML]
+    vilasr-ros eval BENCH --out DIR [--backend ...] [--limit N] [--workers K] [--no-tools] [--trace ideal|random]
 
 ROS imports happen inside the sub-commands that need them, so ``--help``
 works, and a missing ROS install gets a clear message.
@@ -103,8 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--max-keyframes", type=int, help="write only this many, spread over time and viewpoint")
 
     from vilasr_ros.evaluation.cli import add_bench_gen_arguments
+    from vilasr_ros.evaluation.eval_command import add_eval_arguments
 
     add_bench_gen_arguments(commands.add_parser("bench-gen", help="generate a spatial-question benchmark folder (no ROS)"))
+    add_eval_arguments(commands.add_parser("eval", help="answer a benchmark through the query path and score it (no ROS)"))
     return parser
 
 
@@ -141,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         from vilasr_ros.evaluation.cli import run_bench_gen
 
         return run_bench_gen(args)
+    if args.command == "eval":
+        from vilasr_ros.evaluation.eval_command import run_eval
+
+        return run_eval(args)
     if args.command == "node":
         try:
             from vilasr_ros.ros.node import main as node_main

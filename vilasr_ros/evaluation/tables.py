@@ -19,7 +19,8 @@ from typing import Any
 from vilasr_ros.evaluation import scoring
 
 _DIFFICULTY = re.compile(r"_(easy|medium|hard).*$", re.DOTALL)
-RESERVED = ("family", "problem_type", "score", "stop_reason", "id")
+RESERVED = ("family", "problem_type", "score", "stop_reason", "id", "estimated_value")  # not averaged
+PERCENT = ("score", "accuracy", "mra", "exact", "mean_estimated_score", "mean_format_valid")
 
 
 def base_family(name: str) -> str:
@@ -86,12 +87,31 @@ def to_markdown(table: Mapping[str, Any], columns: Iterable[str] | None = None) 
     return "\n".join(lines) + "\n"
 
 
+def side_by_side(runs: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown: one line per family (and overall), per run its score in percent, and next to it the
+    score of its 3D estimates where it has them (``mean_estimated_score``)."""
+    families = sorted({family for table in runs.values() for family in table["families"]})
+    columns: list[tuple[str, str, str]] = []  # (title, run, row key)
+    for name, table in runs.items():
+        columns.append((name, name, "score"))
+        if any("mean_estimated_score" in row for row in table["families"].values()):
+            columns.append((f"{name}: 3D estimates", name, "mean_estimated_score"))
+    lines = ["| family | " + " | ".join(title for title, _, _ in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for family in [*families, None]:
+        cells = []
+        for _, name, key in columns:
+            row = runs[name]["overall"] if family is None else runs[name]["families"].get(family, {})
+            cells.append(_cell("score", row.get(key)))
+        lines.append(f"| {family or '**overall**'} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _cell(column: str, value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, dict):
         return ", ".join(f"{key} {count}" for key, count in value.items()) or "-"
-    if column in ("score", "accuracy", "mra", "exact"):
+    if column in PERCENT:
         return f"{100 * value:.1f}"
     if isinstance(value, float):
         return f"{value:.2f}"

@@ -9,6 +9,7 @@ stop reason. No ROS here.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -67,10 +68,13 @@ TurnCallback = Callable[[TurnRecord], None]
 class ReasoningEngine:
     """Runs queries on a backend with the limits and sampling of an :class:`EngineConfig`."""
 
-    def __init__(self, backend: Backend, config: EngineConfig, video: bool = False) -> None:
+    def __init__(self, backend: Backend, config: EngineConfig, video: bool = False, tools: bool = True) -> None:
+        """``tools=False`` asks for an answer in one model call, without drawing (the evaluation's ablation):
+        the first user turn ends with the reference's final-turn instruction and ``max_turns`` is 1."""
         self.backend = backend
-        self.config = config
+        self.config = config if tools else dataclasses.replace(config, max_turns=1)
         self.video = video
+        self.tools = tools
         self.resize_cache = ResizeCache()  # the same keyframes come back query after query
 
     def run(
@@ -152,7 +156,7 @@ class _Run:
         session: Session | None = None
         try:
             session = self.engine.backend.start(system)
-            self._add_user(session, content)
+            self._add_user(session, content if self.engine.tools else protocol.forbid_tools(content))
             return self._loop(session)
         except BackendError as error:
             return self._finish(session, StopReason.BACKEND_ERROR, error=f"backend error: {error}")

@@ -139,6 +139,16 @@ def tool_result_content(images: list[ImageRef], final: bool) -> list[ImageRef | 
     return content
 
 
+def forbid_tools(content: list[ImageRef | str]) -> list[ImageRef | str]:
+    """A first user turn that closes the tools: its last text (the question template, ending with
+    "adjust if needed:") gets the reference's final-turn instruction, as a tool result does on the last call."""
+    *parts, last = content
+    if not isinstance(last, str):
+        raise ValueError("a first user turn ends with its question text")
+    body = last.rstrip("\n")
+    return [*parts, body + FINAL_TEXT + last[len(body):]]
+
+
 def content_text(content: list[ImageRef | str]) -> str:
     """The text parts of a turn's content, concatenated (what the tool "said")."""
     return "".join(part for part in content if isinstance(part, str))
