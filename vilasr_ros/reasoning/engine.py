@@ -22,9 +22,24 @@ from vilasr_ros.core.question import AnswerType
 from vilasr_ros.core.stop import StopReason
 from vilasr_ros.reasoning import protocol
 from vilasr_ros.reasoning.answers import Quantity, parse_answer
-from vilasr_ros.reasoning.backend import Backend, BackendError, ChatImage, SamplingParams, Session, TextCallback
+from vilasr_ros.reasoning.backend import (
+    Backend,
+    BackendError,
+    ChatImage,
+    SamplingParams,
+    Session,
+    StopEvent,
+    TextCallback,
+)
 from vilasr_ros.reasoning.drawing import clamp_box, clamp_point, merge_by_label, render
 from vilasr_ros.reasoning.images import ResizeCache
+
+# Work per turn outside the model is bounded: a tool call draws at most MAX_ITEMS_PER_CALL boxes and lines
+# (in the order written), a conversation at most MAX_ITEMS_PER_QUERY; items beyond are not drawn, lifted
+# or estimated, and the turn's problems say how many were left out. The reference's prompts use a
+# handful per call; these caps only stop a runaway (or hostile) completion from stalling the worker.
+MAX_ITEMS_PER_CALL = 64
+MAX_ITEMS_PER_QUERY = 256
 
 
 class ReasoningError(ValueError):
@@ -125,6 +140,7 @@ class _Run:
         self.seed = seed if seed is not None else (self.config.seed if self.config.seed >= 0 else None)
         self.images: list[ConversationImage] = []
         self.turns: list[TurnRecord] = []
+        self.items_drawn = 0  # boxes and lines accepted so far (MAX_ITEMS_PER_QUERY)
 
     def execute(self, sources: Sequence[np.ndarray]) -> ReasoningResult:
         if not sources:
@@ -201,7 +217,7 @@ class _Run:
             if self.on_text:
                 self.on_text(text)
             return text, True
-        stop = _DeadlineEvent(self.cancel, self.deadline)
+        stop = StopEvent(self.cancel, self.deadline)
         sampling = SamplingParams(
             temperature=self.config.temperature,
             top_p=self.config.top_p,
@@ -216,8 +232,21 @@ class _Run:
     def _usable_items(self, parsed: protocol.ParsedTurn) -> tuple[list[tuple[int, Box | Line]], list[str]]:
         """Tool items that name an existing image, clamped into it, in call order; problems for the rest."""
         problems = list(parsed.problems)
+        calls = parsed.items
+        if len(calls) > MAX_ITEMS_PER_CALL:
+            problems.append(
+                f"{len(calls) - MAX_ITEMS_PER_CALL} tool items beyond the first {MAX_ITEMS_PER_CALL} of one call "
+                "were not drawn"
+            )
+            calls = calls[:MAX_ITEMS_PER_CALL]
+        room = MAX_ITEMS_PER_QUERY - self.items_drawn
+        if len(calls) > room:
+            problems.append(
+                f"{len(calls) - room} tool items beyond {MAX_ITEMS_PER_QUERY} in one conversation were not drawn"
+            )
+            calls = calls[:room]
         items: list[tuple[int, Box | Line]] = []
-        for item in parsed.items:
+        for item in calls:
             if not 1 <= item.index <= len(self.images):
                 problems.append(f"index {item.index} does not name an existing image (1..{len(self.images)})")
                 continue
@@ -228,6 +257,7 @@ class _Run:
                 start = clamp_point(item.start_point_2d, mapping.width, mapping.height)
                 end = clamp_point(item.end_point_2d, mapping.width, mapping.height)
                 items.append((item.index, Line(item.label, start, end)))
+        self.items_drawn += len(items)
         return items, problems
 
     def _draw(self, base_index: int, items: list[Box | Line]) -> ConversationImage:
@@ -304,15 +334,3 @@ def _group_by_index(items: list[tuple[int, Box | Line]]) -> dict[int, list[Box |
     for index, item in items:
         groups.setdefault(index, []).append(item)
     return groups
-
-
-class _DeadlineEvent(threading.Event):
-    """A cancel event that also reads as set once the deadline has passed (checked between tokens)."""
-
-    def __init__(self, cancel: threading.Event, deadline: float | None) -> None:
-        super().__init__()
-        self._cancel = cancel
-        self._deadline = deadline
-
-    def is_set(self) -> bool:
-        return self._cancel.is_set() or (self._deadline is not None and time.monotonic() >= self._deadline)
