@@ -1,13 +1,17 @@
 """Launch the vilasr node.
 
     ros2 launch vilasr_ros vilasr.launch.py [params_file:=...] [namespace:=...] [model:=...]
-        [use_sim_time:=true] [rviz:=true]
+        [use_sim_time:=true] [rviz:=true] [large_data:=false]
+
+With large_data (default true) every process this launch starts -- add your camera driver
+here to include it -- uses config/fastdds_large_data.xml (64 MB Fast DDS shared-memory
+segments), unless the environment already names a Fast DDS profile or transport.
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
@@ -33,6 +37,20 @@ def _node(context, *args, **kwargs):
     ]
 
 
+# Fast DDS 3 and Fast DDS 2 read these; any of USER_CHOICES set means the user chose a transport.
+PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
+USER_CHOICES = (*PROFILE_VARIABLES, "FASTDDS_BUILTIN_TRANSPORTS", "RMW_FASTRTPS_USE_QOS_FROM_XML")
+
+
+def _large_data(context, *args, **kwargs):
+    if LaunchConfiguration("large_data").perform(context).lower() != "true":
+        return []
+    if any(os.environ.get(name) for name in USER_CHOICES):
+        return []
+    profile = os.path.join(get_package_share_directory("vilasr_ros"), "config", "fastdds_large_data.xml")
+    return [SetEnvironmentVariable(name, profile) for name in PROFILE_VARIABLES]
+
+
 def generate_launch_description() -> LaunchDescription:
     share = get_package_share_directory("vilasr_ros")
     default_params = os.path.join(share, "config", "vilasr.yaml")
@@ -45,6 +63,12 @@ def generate_launch_description() -> LaunchDescription:
             ),
             DeclareLaunchArgument("use_sim_time", default_value="false", description="Use /clock time"),
             DeclareLaunchArgument("rviz", default_value="false", description="Also start RViz with rviz/vilasr.rviz"),
+            DeclareLaunchArgument(
+                "large_data",
+                default_value="true",
+                description="Use the shipped Fast DDS large-data profile (unless the environment names one)",
+            ),
+            OpaqueFunction(function=_large_data),
             OpaqueFunction(function=_node),
             Node(
                 package="rviz2",

@@ -102,7 +102,7 @@ def test_launch_file_declares_the_documented_arguments():
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument"
     }
-    assert declared == {"params_file", "namespace", "model", "use_sim_time", "rviz"}
+    assert declared == {"params_file", "namespace", "model", "use_sim_time", "rviz", "large_data"}
     assert 'executable="vilasr_node"' in (REPO_ROOT / "launch" / "vilasr.launch.py").read_text()
 
 
