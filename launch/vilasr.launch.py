@@ -48,7 +48,8 @@ def _large_data(context, *args, **kwargs):
     if any(os.environ.get(name) for name in USER_CHOICES):
         return []
     profile = os.path.join(get_package_share_directory("vilasr_ros"), "config", "fastdds_large_data.xml")
-    return [SetEnvironmentVariable(name, profile) for name in PROFILE_VARIABLES]
+    fast_dds_2 = os.environ.get("ROS_DISTRO", "") in ("humble", "iron", "jazzy")  # FASTRTPS_* there
+    return [SetEnvironmentVariable(name, profile) for name in PROFILE_VARIABLES[: 2 if fast_dds_2 else 1]]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -12,7 +12,10 @@ NS = {"dds": "http://www.eprosima.com"}
 def test_the_profile_is_set_when_the_user_chose_nothing():
     environ: dict[str, str] = {}
     assert use_shipped_transport(environ) is not None
-    assert [environ[name] for name in PROFILE_VARIABLES] == [str(shipped_profile())] * 2
+    assert environ == {PROFILE_VARIABLES[0]: str(shipped_profile())}  # Fast DDS 3
+    jazzy = {"ROS_DISTRO": "jazzy"}
+    use_shipped_transport(jazzy)
+    assert [jazzy[name] for name in PROFILE_VARIABLES] == [str(shipped_profile())] * 2  # Fast DDS 2 reads FASTRTPS_*
 
 
 def test_a_user_choice_or_another_rmw_is_left_alone():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 PROFILE_NAME = "fastdds_large_data.xml"
 PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
+FAST_DDS_2_DISTROS = ("humble", "iron", "jazzy")  # read FASTRTPS_*; Fast DDS 3 warns that it is deprecated
 # A user who set any of these chose the transport: it is left alone.
 USER_CHOICES = (*PROFILE_VARIABLES, "FASTDDS_BUILTIN_TRANSPORTS", "RMW_FASTRTPS_USE_QOS_FROM_XML")
 
@@ -38,6 +39,7 @@ def use_shipped_transport(environ: MutableMapping[str, str]) -> str | None:
     if environ.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp") not in ("rmw_fastrtps_cpp", "rmw_fastrtps_dynamic_cpp"):
         return None
     profile = str(shipped_profile())
-    for name in PROFILE_VARIABLES:
-        environ[name] = profile
+    environ[PROFILE_VARIABLES[0]] = profile
+    if environ.get("ROS_DISTRO", "") in FAST_DDS_2_DISTROS:
+        environ[PROFILE_VARIABLES[1]] = profile
     return f"large-data profile {profile} (set {PROFILE_VARIABLES[0]} to use your own)"
