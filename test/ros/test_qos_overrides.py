@@ -5,7 +5,7 @@ import rclpy
 from rclpy.qos import QoSDurabilityPolicy, QoSReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from vilasr_ros.ros.qos import overridable_qos
+from vilasr_ros.ros.qos import overridable
 
 pytestmark = pytest.mark.ros
 
@@ -17,15 +17,16 @@ def test_a_parameter_override_changes_the_subscription_qos():
                                       "-p", f"{prefix}.durability:=transient_local"])
     node = rclpy.create_node("qos_override_test", context=context)
     try:
-        overridden = node.create_subscription(Image, "/front/image_raw", lambda m: None, qos_profile_sensor_data,
-                                              qos_overriding_options=overridable_qos())
-        untouched = node.create_subscription(Image, "/other/image_raw", lambda m: None, qos_profile_sensor_data,
-                                             qos_overriding_options=overridable_qos())
+        overridden = node.create_subscription(Image, "/front/image_raw", lambda m: None,
+                                              **overridable(qos_profile_sensor_data))
+        untouched = node.create_subscription(Image, "/other/image_raw", lambda m: None,
+                                             **overridable(qos_profile_sensor_data))
         assert overridden.qos_profile.reliability == QoSReliabilityPolicy.RELIABLE
         assert overridden.qos_profile.depth == 2
         assert overridden.qos_profile.durability == QoSDurabilityPolicy.TRANSIENT_LOCAL
         assert untouched.qos_profile.reliability == QoSReliabilityPolicy.BEST_EFFORT  # the code's default stays
         assert node.describe_parameter(f"{prefix}.depth").read_only
+        assert qos_profile_sensor_data.reliability == QoSReliabilityPolicy.BEST_EFFORT  # rclpy's shared profile intact
     finally:
         node.destroy_node()
         rclpy.shutdown(context=context)

@@ -1,6 +1,6 @@
 """QoS that users can override per subscription with ROS parameters (rclpy's QoSOverridingOptions).
 
-Every subscription of the node is created with :func:`overridable_qos`; its history, depth,
+Every subscription of the node is created with ``**overridable(profile)``; its history, depth,
 reliability and durability can then be set at start, e.g. in the parameter file::
 
     vilasr:
@@ -16,7 +16,10 @@ reliability and durability can then be set at start, e.g. in the parameter file:
 
 from __future__ import annotations
 
-from rclpy.qos import QoSPolicyKind
+import copy
+from typing import Any
+
+from rclpy.qos import QoSPolicyKind, QoSProfile
 from rclpy.qos_overriding_options import QoSOverridingOptions
 
 OVERRIDABLE_POLICIES = (
@@ -25,6 +28,16 @@ OVERRIDABLE_POLICIES = (
     QoSPolicyKind.RELIABILITY,
     QoSPolicyKind.DURABILITY,
 )
+
+
+def overridable(profile: QoSProfile) -> dict[str, Any]:
+    """The keyword arguments of ``create_subscription`` for ``profile`` with overrides allowed:
+    ``node.create_subscription(Image, topic, callback, **overridable(qos_profile_sensor_data), ...)``.
+
+    rclpy applies overrides to the profile object in place, so this passes a copy (the shared
+    ``qos_profile_sensor_data`` would otherwise change for every later subscription of the process).
+    """
+    return {"qos_profile": copy.copy(profile), "qos_overriding_options": overridable_qos()}
 
 
 def overridable_qos() -> QoSOverridingOptions:
