@@ -492,9 +492,9 @@ def transport(settings: str, hz: float = TRANSPORT_HZ, seconds: float = TRANSPOR
 
     namespace = f"bench_transport_{settings}_{os.getpid()}"
     directory = tempfile.TemporaryDirectory(prefix="vilasr_bench_")
-    saved = dict(os.environ)
+    saved, environment = dict(os.environ), transport_environment(settings)
     os.environ.clear()
-    os.environ.update(transport_environment(settings))
+    os.environ.update(environment)
     try:
         node = start_node(Path(directory.name), namespace)  # inherits the environment
     finally:
@@ -508,7 +508,7 @@ def transport(settings: str, hz: float = TRANSPORT_HZ, seconds: float = TRANSPOR
     try:
         wait_until_active(ros_node, node.name, NODE_START_TIMEOUT_S)
         command = [sys.executable, __file__, "camera", "--namespace", namespace, "--hz", str(hz), "--seconds", str(seconds)]
-        camera = subprocess.Popen(command, env=transport_environment(settings), stdout=subprocess.PIPE, text=True)
+        camera = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, text=True)
         output, _ = camera.communicate(timeout=seconds + 90.0)
         if camera.returncode != 0:
             raise RuntimeError(f"the camera process failed ({camera.returncode})")
