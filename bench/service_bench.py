@@ -507,7 +507,8 @@ def transport(settings: str, hz: float = TRANSPORT_HZ, seconds: float = TRANSPOR
     camera = None
     try:
         wait_until_active(ros_node, node.name, NODE_START_TIMEOUT_S)
-        command = [sys.executable, __file__, "camera", "--namespace", namespace, "--hz", str(hz), "--seconds", str(seconds)]
+        command = [sys.executable, __file__, "camera", "--namespace", namespace]
+        command += ["--hz", str(hz), "--seconds", str(seconds)]
         camera = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, text=True)
         output, _ = camera.communicate(timeout=seconds + 90.0)
         if camera.returncode != 0:

@@ -38,7 +38,9 @@ class ScriptedBackend(Backend):
 
 
 def many_boxes(count: int, index: int = 1, prefix: str = "thing") -> str:
-    items = [{"index": index, "bbox_2d": [i % 100, 10, i % 100 + 20, 40], "label": f"{prefix}{i}"} for i in range(count)]
+    items = [
+        {"index": index, "bbox_2d": [i % 100, 10, i % 100 + 20, 40], "label": f"{prefix}{i}"} for i in range(count)
+    ]
     return "<think> all of them </think> Action: Object Mapper\n```json\n" + json.dumps(items) + "\n```"
 
 

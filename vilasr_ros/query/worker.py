@@ -99,7 +99,9 @@ class QueryWorker:
             self._reserved.add(reservation)
         return reservation
 
-    def submit(self, job: Callable[[threading.Event], Result], reservation: Reservation | None = None) -> Ticket[Result]:
+    def submit(
+        self, job: Callable[[threading.Event], Result], reservation: Reservation | None = None
+    ) -> Ticket[Result]:
         """Queue ``job`` (called with its cancel event), in ``reservation``'s place when given;
         raises WorkerBusy when full, WorkerStopped after stop() (or when the reservation was dropped)."""
         ticket: Ticket[Result] = Ticket(job, _worker=self)
