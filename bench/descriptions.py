@@ -66,8 +66,16 @@ MEANINGS = {
     "calls_8_clients": "calls made by the 8 clients",
     "busy_8_clients": "calls refused busy (query.queue_size 8: should be 0)",
     "failed_8_clients": "calls that failed for another reason (should be 0)",
-    "camera_frames_received_ratio": "colour frames the node received / frames the bench published (1280x720 rgb8 "
-    "+ 16UC1 at 10 Hz, sensor-data QoS: best effort, Fast DDS on the loopback), while filling its buffer",
+    "fill_camera_frames_received_ratio": "colour frames the node received / frames the bench process published "
+    "(1280x720 rgb8 + 16UC1 at 10 Hz, best effort; the bench process keeps Fast DDS's defaults), while filling "
+    "its buffer",
+    "camera_frames_received_ratio": "colour frames the node received (its diagnostics) / frames a separate camera "
+    "process published: raw 1280x720 rgb8 + 16UC1 + camera_info at 30 Hz for 10 s, best effort, with the shipped "
+    "Fast DDS profile (config/fastdds_large_data.xml) on both sides (target >= 0.95)",
+    "camera_frames_received_ratio_default": "the same with Fast DDS's default transports on both sides",
+    "camera_frames_with_depth_ratio": "colour frames received with their depth matched / frames published "
+    "(shipped profile)",
+    "camera_frames_with_depth_ratio_default": "the same with Fast DDS's default transports",
     "service_non_loopback_tx_packets": "packets sent on any interface but loopback during the service benchmarks "
     "(machine-wide counter; 0: all ROS traffic stayed on localhost)",
     "peak_rss_mb": "peak resident memory (VmHWM, MiB) of the node process after the service benchmarks",

@@ -201,7 +201,12 @@ def service(calls: int, clients: int, calls_per_client: int) -> tuple[dict[str, 
     }
     received = measured["fill_camera_frames_received"]
     if received == received:  # not NaN: the node's diagnostics arrived
-        figures["camera_frames_received_ratio"] = received / measured["fill_frames_published"]
+        figures["fill_camera_frames_received_ratio"] = received / measured["fill_frames_published"]
+    for settings in service_bench.TRANSPORT_SETTINGS:  # raw 720p RGB-D at 30 Hz from a camera process
+        transport = measured[f"transport_{settings}"] = service_bench.transport(settings)
+        suffix = "" if settings == "shipped" else f"_{settings}"
+        figures[f"camera_frames_received_ratio{suffix}"] = transport["received_ratio"]
+        figures[f"camera_frames_with_depth_ratio{suffix}"] = transport["with_depth_ratio"]
     return figures, measured
 
 

@@ -3,6 +3,8 @@
     python bench/service_bench.py               # run the service benchmark alone, print JSON
     python bench/service_bench.py client ...    # one concurrent client (started by the benchmark)
     python bench/service_bench.py pipeline      # the same query without ROS, in one process (JSON)
+    python bench/service_bench.py transport     # raw 720p RGB-D at 30 Hz from another process: received ratio
+    python bench/service_bench.py camera ...    # that camera's publisher process (started by the benchmark)
 
 The node runs as a separate process (``vilasr-ros node``) with the replay
 backend, so everything but the model is real: camera messages -> keyframes ->
@@ -18,7 +20,12 @@ panning 1280x720 RGB-D camera until the node's store holds 16 keyframes
   a client per call (what ``vilasr-ros ask`` does);
 - 8 client processes, each with its own context and node, calling at once in a
   bounded loop (``query.queue_size`` 8: nothing should be refused as busy);
-- the node's peak resident memory (VmHWM) after all of it.
+- the node's peak resident memory (VmHWM) after all of it;
+- large images between processes (:func:`transport`): a publisher process sends
+  raw 1280x720 RGB-D (rgb8 + 16UC1 + camera_info, best effort) at 30 Hz for 10 s
+  to a fresh node, once with the shipped Fast DDS profile on both sides
+  (config/fastdds_large_data.xml) and once with Fast DDS's defaults; the ratio is
+  the node's own count of colour frames received (diagnostics) over frames published.
 
 All traffic stays on the loopback interface (``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``)
 in a random ROS domain; every loop is bounded; every process started here is
@@ -55,6 +62,9 @@ CAMERA_HZ = 10.0
 FILL_TIMEOUT_S = 90.0
 CALL_TIMEOUT_S = 60.0
 NODE_START_TIMEOUT_S = 60.0
+TRANSPORT_HZ = 30.0
+TRANSPORT_S = 10.0
+TRANSPORT_SETTINGS = ("shipped", "default")
 
 
 def isolate_ros_graph() -> int:
@@ -459,6 +469,121 @@ def run(sequential_calls: int = 30, clients: int = 8, calls_per_client: int = 10
     return results
 
 
+# --- large images between processes ---------------------------------------------------------
+
+
+def transport_environment(settings: str) -> dict[str, str]:
+    """The environment of the node and the camera process: the shipped profile, or Fast DDS's defaults."""
+    from vilasr_ros.ros.transport import USER_CHOICES, use_shipped_transport
+
+    environ = {name: value for name, value in os.environ.items() if name not in USER_CHOICES}
+    if settings == "shipped":
+        use_shipped_transport(environ)
+    else:  # a user choice of Fast DDS's own builtin transports: `vilasr-ros node` leaves it alone
+        environ["FASTDDS_BUILTIN_TRANSPORTS"] = "DEFAULT"
+    return environ
+
+
+def transport(settings: str, hz: float = TRANSPORT_HZ, seconds: float = TRANSPORT_S) -> dict:
+    """Raw 720p RGB-D at ``hz`` from a publisher process to a fresh node with ``settings`` on both sides."""
+    import rclpy
+
+    from vilasr_ros.ros.harness import wait_until_active
+
+    namespace = f"bench_transport_{settings}_{os.getpid()}"
+    directory = tempfile.TemporaryDirectory(prefix="vilasr_bench_")
+    saved, environment = dict(os.environ), transport_environment(settings)
+    os.environ.clear()
+    os.environ.update(environment)
+    try:
+        node = start_node(Path(directory.name), namespace)  # inherits the environment
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    context = rclpy.context.Context()
+    rclpy.init(context=context)
+    ros_node = rclpy.create_node("vilasr_bench_transport", context=context)
+    diagnostics = CameraDiagnostics(ros_node, node.name)
+    camera = None
+    try:
+        wait_until_active(ros_node, node.name, NODE_START_TIMEOUT_S)
+        command = [sys.executable, __file__, "camera", "--namespace", namespace]
+        command += ["--hz", str(hz), "--seconds", str(seconds)]
+        camera = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, text=True)
+        output, _ = camera.communicate(timeout=seconds + 90.0)
+        if camera.returncode != 0:
+            raise RuntimeError(f"the camera process failed ({camera.returncode})")
+        published = json.loads(output.strip().splitlines()[-1])
+        client_spin(ros_node, 2.5)  # the node publishes diagnostics every second
+        received = diagnostics.latest.get("frames received", float("nan"))
+        without_depth = diagnostics.latest.get("frames without depth", float("nan"))
+        return {
+            **published,
+            "frames_received": received,
+            "received_ratio": received / published["published"],
+            "with_depth_ratio": (received - without_depth) / published["published"],
+            "node_alive": node.alive(),
+        }
+    except BaseException:
+        print(f"transport benchmark ({settings}) failed; node log tail:\n{node.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        if camera is not None and camera.poll() is None:
+            camera.kill()
+            camera.wait()
+        ros_node.destroy_node()
+        rclpy.shutdown(context=context)
+        node.stop()
+        directory.cleanup()
+
+
+def client_spin(node, seconds: float) -> None:
+    from rclpy.executors import SingleThreadedExecutor
+
+    executor = SingleThreadedExecutor(context=node.context)
+    executor.add_node(node)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.1)
+    executor.remove_node(node)
+    executor.shutdown()
+
+
+def camera_main(args: argparse.Namespace) -> int:
+    """Publish raw 720p RGB-D at ``--hz`` for ``--seconds`` once the node subscribes; print {"published": n, ...}."""
+    import rclpy
+
+    from vilasr_ros.ros.harness import CameraPublisher
+
+    context = rclpy.context.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("vilasr_bench_camera", context=context)
+    try:
+        camera = CameraPublisher(node, f"/{args.namespace}/front", np.array(camera_matrix()))
+        deadline = time.monotonic() + 60.0
+        while camera.image_pub.get_subscription_count() == 0 or camera.depth_pub.get_subscription_count() == 0:
+            if time.monotonic() > deadline:
+                print("the node never subscribed", file=sys.stderr)
+                return 1
+            time.sleep(0.05)
+        time.sleep(1.0)  # let every endpoint match before the first frame
+        panorama = Panorama(30, seed=1, pan_px=PAN_PX)
+        frames = [panorama.frame(n) for n in range(30)]  # prepared: publishing is all the loop does
+        period = 1.0 / args.hz
+        started = next_time = time.monotonic()
+        while time.monotonic() - started < args.seconds:
+            rgb, depth = frames[camera.published % len(frames)]
+            camera.publish(rgb, depth, "front_optical")
+            next_time += period
+            time.sleep(max(0.0, next_time - time.monotonic()))
+        elapsed = time.monotonic() - started
+        print(json.dumps({"published": camera.published, "publish_rate_hz": camera.published / elapsed}), flush=True)
+        return 0
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
 # --- one concurrent client (a separate process) ----------------------------------------------
 
 
@@ -511,7 +636,18 @@ def main() -> int:
     client.add_argument("--budget", type=float, default=180.0, help="stop calling after this many seconds")
     pipeline = commands.add_parser("pipeline", help="the query pipeline without ROS, in this process (internal)")
     pipeline.add_argument("--repeats", type=int, default=10)
+    commands.add_parser("transport", help="the camera transport alone: received ratios (JSON)")
+    camera = commands.add_parser("camera", help="the transport benchmark's camera process (internal)")
+    camera.add_argument("--namespace", required=True)
+    camera.add_argument("--hz", type=float, default=TRANSPORT_HZ)
+    camera.add_argument("--seconds", type=float, default=TRANSPORT_S)
     args = parser.parse_args()
+    if args.command == "camera":
+        return camera_main(args)
+    if args.command == "transport":
+        isolate_ros_graph()
+        print(json.dumps({settings: transport(settings) for settings in TRANSPORT_SETTINGS}, indent=2))
+        return 0
     if args.command == "client":
         return client_main(args)
     if args.command == "pipeline":

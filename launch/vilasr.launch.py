@@ -1,7 +1,7 @@
 """Launch the vilasr lifecycle node.
 
     ros2 launch vilasr_ros vilasr.launch.py [params_file:=...] [namespace:=...] [model:=...]
-        [use_sim_time:=true] [log_level:=debug] [autostart:=false] [rviz:=true]
+        [use_sim_time:=true] [log_level:=debug] [autostart:=false] [rviz:=true] [large_data:=false]
         [camera:=camera] [image_topic:=...] [camera_info_topic:=...] [depth_topic:=...]
 
 The node is started as a launch_ros LifecycleNode, so other launch files can drive
@@ -11,12 +11,16 @@ for a lifecycle manager (or `ros2 lifecycle set`). The topic arguments set the t
 of one camera of the parameter file (camera:=NAME, default 'camera'); empty keeps the
 file's value. rviz:=true needs RViz (ros-$ROS_DISTRO-rviz2), which the package does not
 depend on.
+
+With large_data (default true) every process this launch starts -- add your camera driver
+here to include it -- uses config/fastdds_large_data.xml (64 MB Fast DDS shared-memory
+segments), unless the environment already names a Fast DDS profile or transport.
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
@@ -63,6 +67,21 @@ def _node(context, *args, **kwargs):
     ]
 
 
+# Fast DDS 3 and Fast DDS 2 read these; any of USER_CHOICES set means the user chose a transport.
+PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
+USER_CHOICES = (*PROFILE_VARIABLES, "FASTDDS_BUILTIN_TRANSPORTS", "RMW_FASTRTPS_USE_QOS_FROM_XML")
+
+
+def _large_data(context, *args, **kwargs):
+    if LaunchConfiguration("large_data").perform(context).lower() != "true":
+        return []
+    if any(os.environ.get(name) for name in USER_CHOICES):
+        return []
+    profile = os.path.join(get_package_share_directory("vilasr_ros"), "config", "fastdds_large_data.xml")
+    fast_dds_2 = os.environ.get("ROS_DISTRO", "") in ("humble", "iron", "jazzy")  # FASTRTPS_* there
+    return [SetEnvironmentVariable(name, profile) for name in PROFILE_VARIABLES[: 2 if fast_dds_2 else 1]]
+
+
 def generate_launch_description() -> LaunchDescription:
     share = get_package_share_directory("vilasr_ros")
     default_params = os.path.join(share, "config", "vilasr.yaml")
@@ -95,6 +114,12 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument(
                 "rviz", default_value="false", description="Also start RViz with rviz/vilasr.rviz (needs rviz2)"
             ),
+            DeclareLaunchArgument(
+                "large_data",
+                default_value="true",
+                description="Use the shipped Fast DDS large-data profile (unless the environment names one)",
+            ),
+            OpaqueFunction(function=_large_data),
             OpaqueFunction(function=_node),
             Node(
                 package="rviz2",

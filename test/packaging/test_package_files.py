@@ -103,7 +103,7 @@ def test_launch_file_declares_the_documented_arguments():
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument"
     }
     assert declared == {"params_file", "namespace", "model", "use_sim_time", "rviz", "log_level", "autostart",
-                        "camera", "image_topic", "camera_info_topic", "depth_topic"}
+                        "camera", "image_topic", "camera_info_topic", "depth_topic", "large_data"}
     assert 'executable="vilasr_node"' in (REPO_ROOT / "launch" / "vilasr.launch.py").read_text()
 
 

@@ -284,7 +284,7 @@ def stub_generate(url: str, model: str, **options: object):
 def test_stub_stream_request_and_usage(stub_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VILASR_TEST_KEY", "sekrit")
     StubHandler.requests.clear()
-    session, generation = stub_generate(stub_url, "good", api_key_env="VILASR_TEST_KEY")
+    session, generation = stub_generate(stub_url, "good", api_key_env="VILASR_TEST_KEY", allow_insecure_localhost=True)
     assert generation.text == "<answer> B </answer>" and generation.finished is True
     assert generation.num_tokens == 5
     assert session.work.as_dict() == {"prefill_tokens": 40, "vision_patches": 0, "decoded_tokens": 5, "model_calls": 1}

@@ -70,8 +70,19 @@ class BackendConfig:
         "OPENAI_API_KEY",
         "Environment variable holding the server's API key (openai backend); unset means no key.",
     )
-    request_timeout: float = _param(120.0, "Seconds to wait for one server response (openai backend).")
-    max_retries: int = _param(2, "Retries of a failed server request (openai backend).")
+    allow_insecure_localhost: bool = _param(
+        False,
+        "Allow sending the API key over plain http when backend.url is on this machine (localhost, 127.0.0.1, "
+        "::1; openai backend). Otherwise a key is only sent over https and configure fails with the reason.",
+    )
+    request_timeout: float = _param(
+        120.0,
+        "Seconds to wait for the server's next chunk (the headers, then each streamed chunk; keep-alive "
+        "comments do not count) before the request fails (openai backend).",
+    )
+    max_retries: int = _param(
+        2, "Retries of a failed server request, never past the query's deadline (openai backend)."
+    )
     image_format: str = _param(
         "png", "How images travel to the server (openai backend): png (lossless) or jpeg (a fraction of the bytes)."
     )

@@ -25,6 +25,7 @@ from vilasr_ros.geometry.transforms import Polar
 
 # Range, bearing and elevation of a target-frame position, seen from the base or the given view's camera.
 Measure = Callable[[np.ndarray, SpatialEstimate], Polar]
+MAX_DISTANCE_OBJECTS = 32  # pairwise distances are given among this many objects at most (496 pairs)
 
 
 def fuse_views(views: Sequence[SpatialEstimate], fusion_radius: float, measure: Measure) -> list[SpatialEstimate]:
@@ -51,13 +52,16 @@ def fuse_views(views: Sequence[SpatialEstimate], fusion_radius: float, measure: 
 
 
 def object_distances(estimates: Sequence[SpatialEstimate]) -> list[ObjectDistance]:
-    """Centre-to-centre distances between every two objects whose positions are comparable.
+    """Centre-to-centre distances between every two objects whose positions are comparable, among the
+    first :data:`MAX_DISTANCE_OBJECTS` objects with depth (in estimate order): at most
+    ``32 * 31 / 2 = 496`` pairs, so a response stays small whatever the model drew.
 
     Comparable: both ``valid_3d`` (same target frame), or both from the same
     keyframe with depth (camera frame). The uncertainty is
     ``sqrt(stddev_a^2 + stddev_b^2)``.
     """
     objects = [(index, e) for index, e in enumerate(estimates) if e.kind == OBJECT and e.has_depth]
+    objects = objects[:MAX_DISTANCE_OBJECTS]
     distances = []
     for (index_a, a), (index_b, b) in itertools.combinations(objects, 2):
         same_frame = a.valid_3d and b.valid_3d and a.frame_id == b.frame_id

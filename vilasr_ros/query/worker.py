@@ -2,8 +2,10 @@
 
 Service and action callbacks submit jobs and wait on the returned ticket; image
 callbacks never touch the worker, so ingestion never waits on inference. A full
-queue refuses new jobs at once ("busy"); a ticket can be cancelled while it
-waits or while it runs (the running job sees its cancel event).
+queue refuses new jobs at once ("busy"); a place can be reserved ahead of the
+job (an action goal is accepted or rejected before it executes). Cancelling a
+waiting ticket takes it out of the queue and finishes it at once; cancelling the
+running one sets its cancel event (the job stops at its next check).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ class WorkerBusy(RuntimeError):
 
 
 class WorkerStopped(RuntimeError):
-    """The worker was stopped (node deactivated or shutting down)."""
+    """The worker was stopped (node shutting down), or the ticket was cancelled before it ran."""
 
 
 @dataclass
@@ -32,13 +34,19 @@ class Ticket(Generic[Result]):
     job: Callable[[threading.Event], Result]
     cancel_event: threading.Event = field(default_factory=threading.Event)
     started: threading.Event = field(default_factory=threading.Event)
+    cancel_reason: str = ""  # why it was cancelled ("" while it is not)
     _done: threading.Event = field(default_factory=threading.Event)
     _result: Result | None = None
     _error: BaseException | None = None
+    _worker: QueryWorker | None = None
 
-    def cancel(self) -> None:
-        """Ask the job to stop; a job still queued is skipped."""
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Ask the job to stop: a waiting job is withdrawn and finished at once, a running one sees its event."""
+        if not self.cancel_reason:
+            self.cancel_reason = reason
         self.cancel_event.set()
+        if self._worker is not None:
+            self._worker._withdraw(self)
 
     def wait(self, timeout: float | None = None) -> Result:
         """The job's result (re-raises its exception); TimeoutError if not done in ``timeout`` s."""
@@ -57,50 +65,109 @@ class Ticket(Generic[Result]):
         self._done.set()
 
 
+class Reservation:
+    """A place in the queue held for a job not yet submitted (:meth:`QueryWorker.reserve`)."""
+
+    def __init__(self, worker: QueryWorker) -> None:
+        self._worker = worker
+        self.used = False
+
+    def release(self) -> None:
+        """Give the place back unused (idempotent; a no-op once used)."""
+        self._worker._release(self)
+
+
 class QueryWorker:
-    """Runs submitted jobs one at a time on its own thread; ``queue_size`` jobs may wait behind the running one."""
+    """Runs submitted jobs one at a time on its own (daemon) thread; ``queue_size`` jobs may wait behind
+    the running one (reserved places count as waiting)."""
 
     def __init__(self, queue_size: int, name: str = "vilasr-worker") -> None:
         self._queue_size = queue_size
         self._waiting: deque[Ticket] = deque()
+        self._reserved: set[Reservation] = set()
         self._running: Ticket | None = None
         self._stopped = False
         self._condition = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, job: Callable[[threading.Event], Result]) -> Ticket[Result]:
-        """Queue ``job`` (called with its cancel event); raises WorkerBusy when full, WorkerStopped after stop()."""
-        ticket: Ticket[Result] = Ticket(job)
+    def reserve(self) -> Reservation:
+        """Hold a place for a job submitted later; raises WorkerBusy when full, WorkerStopped after stop()."""
+        reservation = Reservation(self)
         with self._condition:
-            if self._stopped:
-                raise WorkerStopped("the query worker is stopped")
-            if len(self._waiting) + (self._running is not None) > self._queue_size:
-                raise WorkerBusy(
-                    f"busy: a query is running and {len(self._waiting)} are waiting "
-                    f"(query.queue_size is {self._queue_size})"
-                )
+            self._check_room()
+            self._reserved.add(reservation)
+        return reservation
+
+    def submit(
+        self, job: Callable[[threading.Event], Result], reservation: Reservation | None = None
+    ) -> Ticket[Result]:
+        """Queue ``job`` (called with its cancel event), in ``reservation``'s place when given;
+        raises WorkerBusy when full, WorkerStopped after stop() (or when the reservation was dropped)."""
+        ticket: Ticket[Result] = Ticket(job, _worker=self)
+        with self._condition:
+            if reservation is not None and reservation in self._reserved and not self._stopped:
+                self._reserved.discard(reservation)
+                reservation.used = True
+            elif reservation is not None:
+                raise WorkerStopped("the query's place in the queue was dropped (the node stopped)")
+            else:
+                self._check_room()
             self._waiting.append(ticket)
             self._condition.notify()
         return ticket
 
     @property
     def pending(self) -> int:
-        """Queries waiting or running."""
+        """Queries waiting, reserved or running."""
         with self._condition:
-            return len(self._waiting) + (self._running is not None)
+            return self._pending()
+
+    def cancel_all(self, reason: str) -> int:
+        """Cancel the running job and every waiting one (``reason`` tells their callers why); the worker
+        stays usable. Returns how many were cancelled."""
+        with self._condition:
+            tickets = [*self._waiting, *([self._running] if self._running is not None else [])]
+        for ticket in tickets:
+            ticket.cancel(reason)
+        return len(tickets)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Cancel everything, refuse new jobs, and end the thread (waits up to ``timeout`` s)."""
+        """Cancel everything, refuse new jobs, and end the thread (waits up to ``timeout`` s; the thread
+        is a daemon, so a job that ignores its cancel event cannot hold the process)."""
         with self._condition:
             self._stopped = True
             waiting, self._waiting = list(self._waiting), deque()
+            self._reserved.clear()
             if self._running is not None:
-                self._running.cancel()
+                self._running.cancel("the node is shutting down")
             self._condition.notify()
         for ticket in waiting:
             ticket._finish(error=WorkerStopped("the node stopped before the query ran"))
         self._thread.join(timeout)
+
+    def _pending(self) -> int:
+        return len(self._waiting) + len(self._reserved) + (self._running is not None)
+
+    def _check_room(self) -> None:
+        if self._stopped:
+            raise WorkerStopped("the query worker is stopped")
+        if self._pending() > self._queue_size:
+            raise WorkerBusy(
+                f"busy: {self._pending()} queries are running or waiting (query.queue_size is {self._queue_size})"
+            )
+
+    def _withdraw(self, ticket: Ticket) -> None:
+        with self._condition:
+            try:
+                self._waiting.remove(ticket)
+            except ValueError:
+                return  # running or finished: its cancel event does the rest
+        ticket._finish(error=WorkerStopped(f"{ticket.cancel_reason} before it started"))
+
+    def _release(self, reservation: Reservation) -> None:
+        with self._condition:
+            self._reserved.discard(reservation)
 
     def _run(self) -> None:
         while True:
@@ -110,10 +177,10 @@ class QueryWorker:
                 if self._stopped:
                     return
                 ticket = self._running = self._waiting.popleft()
-            if ticket.cancel_event.is_set():
-                ticket._finish(error=WorkerStopped("cancelled before it started"))
-            else:
                 ticket.started.set()
+            if ticket.cancel_event.is_set():  # cancelled while being taken from the queue
+                ticket._finish(error=WorkerStopped(f"{ticket.cancel_reason} before it started"))
+            else:
                 try:
                     ticket._finish(result=ticket.job(ticket.cancel_event))
                 except BaseException as error:

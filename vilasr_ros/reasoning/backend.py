@@ -12,6 +12,7 @@ work they did in :class:`WorkCounters`.
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -102,6 +103,39 @@ class MinimumWork:
 
 
 TextCallback = Callable[[str], None]
+
+
+class StopEvent(threading.Event):
+    """The ``cancel`` a session's :meth:`Session.generate` gets from the engine: set when the query is
+    cancelled, and read as set once ``deadline`` (``time.monotonic()``) has passed.
+
+    Backends that block (an HTTP request) bound their waits by :meth:`remaining` and stop at once
+    when :meth:`is_set` turns true, so that a query never outlives its deadline.
+    """
+
+    def __init__(self, cancel: threading.Event, deadline: float | None) -> None:
+        super().__init__()
+        self.cancel = cancel
+        self.deadline = deadline
+
+    def is_set(self) -> bool:
+        return self.cancel.is_set() or self.expired
+
+    @property
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (0 once passed); None without a deadline."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` s (and never past the deadline) for the query to be cancelled or expire."""
+        remaining = self.remaining()
+        if remaining is not None:
+            timeout = remaining if timeout is None else min(timeout, remaining)
+        self.cancel.wait(timeout)
+        return self.is_set()
 
 
 class Session(ABC):

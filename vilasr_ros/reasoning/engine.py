@@ -23,10 +23,25 @@ from vilasr_ros.core.question import AnswerType
 from vilasr_ros.core.stop import StopReason
 from vilasr_ros.reasoning import protocol
 from vilasr_ros.reasoning.answers import Quantity, parse_answer
-from vilasr_ros.reasoning.backend import Backend, BackendError, ChatImage, SamplingParams, Session, TextCallback
+from vilasr_ros.reasoning.backend import (
+    Backend,
+    BackendError,
+    ChatImage,
+    SamplingParams,
+    Session,
+    StopEvent,
+    TextCallback,
+)
 from vilasr_ros.reasoning.conversation import Conversation
 from vilasr_ros.reasoning.drawing import clamp_box, clamp_point, merge_by_label, render
 from vilasr_ros.reasoning.images import ResizeCache
+
+# Work per turn outside the model is bounded: a tool call draws at most MAX_ITEMS_PER_CALL boxes and lines
+# (in the order written), a conversation at most MAX_ITEMS_PER_QUERY; items beyond are not drawn, lifted
+# or estimated, and the turn's problems say how many were left out. The reference's prompts use a
+# handful per call; these caps only stop a runaway (or hostile) completion from stalling the worker.
+MAX_ITEMS_PER_CALL = 64
+MAX_ITEMS_PER_QUERY = 256
 
 
 class ReasoningError(ValueError):
@@ -134,6 +149,7 @@ class _Run:
         self.conversation: Conversation | None = None
         # The merged annotation lists of each image as the model wrote them (not clamped): what is drawn.
         self.written: dict[int, tuple[list[Box], list[Line]]] = {}
+        self.items_drawn = 0  # boxes and lines accepted so far (MAX_ITEMS_PER_QUERY)
 
     def execute(self, sources: Sequence[np.ndarray]) -> ReasoningResult:
         if not sources:
@@ -183,7 +199,14 @@ class _Run:
             if stop is not None:
                 self._record(number, text, parsed.action, [], None, problems, finished)
                 return self._finish(session, stop[0], error=stop[1])
-            groups = _group_by_index(parsed)
+            kept = self._within_caps(parsed.items, problems)
+            if not kept:  # the conversation's drawing budget is spent
+                self._record(number, text, parsed.action, [], None, problems, finished)
+                return self._finish(session, StopReason.TOOL_ERROR, error=f"turn {number}: {problems[-1]}")
+            groups = _group_by_index(
+                [item for item in kept if isinstance(item, protocol.BoxCall)],
+                [item for item in kept if isinstance(item, protocol.LineCall)],
+            )
             new_images: list[ConversationImage] = []
             for base, (box_calls, line_calls) in groups.items():
                 new_images.append(self._draw(base, box_calls, line_calls))
@@ -239,7 +262,7 @@ class _Run:
             if self.on_text:
                 self.on_text(text)
             return text, True
-        stop = _DeadlineEvent(self.cancel, self.deadline)
+        stop = StopEvent(self.cancel, self.deadline)
         sampling = SamplingParams(
             temperature=self.config.temperature,
             top_p=self.config.top_p,
@@ -251,6 +274,24 @@ class _Run:
         if generation.cancelled:
             return None, False
         return generation.text, generation.finished
+
+    def _within_caps(self, calls: list, problems: list[str]) -> list:
+        """The call's items that are drawn: the first MAX_ITEMS_PER_CALL, within the conversation's
+        MAX_ITEMS_PER_QUERY; the rest are reported in ``problems``."""
+        if len(calls) > MAX_ITEMS_PER_CALL:
+            problems.append(
+                f"{len(calls) - MAX_ITEMS_PER_CALL} tool items beyond the first {MAX_ITEMS_PER_CALL} of one call "
+                "were not drawn"
+            )
+            calls = calls[:MAX_ITEMS_PER_CALL]
+        room = MAX_ITEMS_PER_QUERY - self.items_drawn
+        if len(calls) > room:
+            problems.append(
+                f"{len(calls) - room} tool items beyond {MAX_ITEMS_PER_QUERY} in one conversation were not drawn"
+            )
+            calls = calls[:room]
+        self.items_drawn += len(calls)
+        return calls
 
     def _draw(self, base_index: int, box_calls: list[protocol.BoxCall], line_calls: list[protocol.LineCall]) -> ConversationImage:
         """A new image: the base's source frame with the merged annotation lists drawn on it.
@@ -333,7 +374,9 @@ class _Run:
         return "cancelled" if self.cancel.is_set() else self._timeout_message()
 
 
-def _group_by_index(parsed: protocol.ParsedTurn) -> dict[int, tuple[list[protocol.BoxCall], list[protocol.LineCall]]]:
+def _group_by_index(
+    boxes: list[protocol.BoxCall], lines: list[protocol.LineCall]
+) -> dict[int, tuple[list[protocol.BoxCall], list[protocol.LineCall]]]:
     """Tool items grouped by the image they name, one new image each.
 
     Groups are ordered as the reference orders them: indices in order of first
@@ -341,20 +384,8 @@ def _group_by_index(parsed: protocol.ParsedTurn) -> dict[int, tuple[list[protoco
     boxes and lines keep the order written.
     """
     groups: dict[int, tuple[list[protocol.BoxCall], list[protocol.LineCall]]] = {}
-    for box in parsed.boxes:
+    for box in boxes:
         groups.setdefault(box.index, ([], []))[0].append(box)
-    for line in parsed.lines:
+    for line in lines:
         groups.setdefault(line.index, ([], []))[1].append(line)
     return groups
-
-
-class _DeadlineEvent(threading.Event):
-    """A cancel event that also reads as set once the deadline has passed (checked between tokens)."""
-
-    def __init__(self, cancel: threading.Event, deadline: float | None) -> None:
-        super().__init__()
-        self._cancel = cancel
-        self._deadline = deadline
-
-    def is_set(self) -> bool:
-        return self._cancel.is_set() or (self._deadline is not None and time.monotonic() >= self._deadline)

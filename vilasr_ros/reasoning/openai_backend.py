@@ -5,17 +5,35 @@ conversation state, so every request re-sends the whole conversation (vLLM's
 and SGLang's prefix caches hide most of the repeated prefill); images travel as
 base64 PNG (lossless) or JPEG (a fraction of the bytes) ``data:`` URLs, encoded once
 when their user turn is added.
+
+A bad server delays only the query that meets it. Each request runs on its own
+daemon thread while the query's thread follows its chunks: the query returns as
+soon as it is cancelled or its deadline passes (the stream is then closed from
+the query's thread), when no chunk arrived for ``request_timeout`` seconds (a
+hung server, or one that sends only SSE keep-alive comments), or when a turn
+grows past ``max_new_tokens x MAX_CHARS_PER_TOKEN`` characters. Retries (the
+client's own are off) back off 0.5, 1, 2, ... s and never start past the
+deadline. An abandoned request's thread ends by itself within its read timeout
+(``request_timeout``, at most the time left when it started).
+
+An API key only travels over https, unless ``allow_insecure_localhost`` lets it
+go over plain http to this machine (``localhost``, ``127.0.0.1``, ``::1``).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
+import queue
 import re
 import threading
+import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -32,6 +50,7 @@ from vilasr_ros.reasoning.backend import (
     Generation,
     SamplingParams,
     Session,
+    StopEvent,
     TextCallback,
 )
 
@@ -42,6 +61,12 @@ NO_API_KEY = "EMPTY"  # what servers without authentication accept (vLLM's docum
 _MESSAGE_LIMIT = 300  # characters of a server's error message quoted in a BackendError
 IMAGE_FORMATS = ("png", "jpeg")
 _IMAGE_LIMIT = re.compile(r"At most (\d+) image\(s\)")  # vLLM's refusal of more images than --limit-mm-per-prompt
+MAX_CHARS_PER_TOKEN = 16  # a turn past max_new_tokens x this many characters is cut (the server ignored max_tokens)
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+RETRY_STATUSES = (408, 409, 429)  # and every 5xx
+_POLL_S = 0.05  # how often the query's thread looks at its cancel event and deadline while a request runs
+_FIRST_BACKOFF_S = 0.5
+_MAX_BACKOFF_S = 8.0
 
 
 class OpenAIBackend(Backend):
@@ -51,9 +76,12 @@ class OpenAIBackend(Backend):
     server serves the model under. The API key is read from the environment
     variable ``api_key_env`` (unset: ``EMPTY``, which servers without
     authentication accept). Each request waits at most ``request_timeout``
-    seconds for the server (per read while streaming) and is retried up to
-    ``max_retries`` times on connection errors, timeouts, 408, 409, 429 and 5xx. Images are sent
-    as ``image_format`` (``png`` or ``jpeg`` at ``jpeg_quality``, 1-100).
+    seconds for each chunk (the headers, then every streamed chunk; keep-alive
+    comments do not count) and is retried up to ``max_retries`` times on
+    connection errors, timeouts, 408, 409, 429 and 5xx, never past the query's
+    deadline. Images are sent as ``image_format`` (``png`` or ``jpeg`` at
+    ``jpeg_quality``, 1-100). A key is refused (:class:`BackendError`) over plain
+    http unless ``allow_insecure_localhost`` and the server is on this machine.
     """
 
     name = "openai"
@@ -67,6 +95,7 @@ class OpenAIBackend(Backend):
         max_retries: int = 2,
         image_format: str = "png",
         jpeg_quality: int = 90,
+        allow_insecure_localhost: bool = False,
     ) -> None:
         if image_format not in IMAGE_FORMATS:
             raise BackendError(f"image_format must be png or jpeg, got {image_format!r}")
@@ -80,11 +109,14 @@ class OpenAIBackend(Backend):
         self.request_timeout = request_timeout
         self.max_retries = max_retries
         self.sampling_extras = True  # send SAMPLING_EXTRAS until the server refuses them
+        api_key = os.environ.get(api_key_env)
+        if api_key:
+            _check_key_transport(url, api_key_env, allow_insecure_localhost)
         self._client = openai.OpenAI(
             base_url=url,
-            api_key=os.environ.get(api_key_env) or NO_API_KEY,
+            api_key=api_key or NO_API_KEY,
             timeout=request_timeout,
-            max_retries=max_retries,
+            max_retries=0,  # retried here, within the query's deadline
         )
 
     @classmethod
@@ -98,6 +130,7 @@ class OpenAIBackend(Backend):
             max_retries=config.max_retries,
             image_format=config.image_format,
             jpeg_quality=config.jpeg_quality,
+            allow_insecure_localhost=config.allow_insecure_localhost,
         )
 
     def start(self, system_prompt: str) -> OpenAISession:
@@ -106,8 +139,11 @@ class OpenAIBackend(Backend):
     def close(self) -> None:
         self._client.close()
 
-    def stream(self, messages: list[dict[str, Any]], sampling: SamplingParams) -> openai.Stream[ChatCompletionChunk]:
-        """Open a streamed chat completion of ``messages`` (server failures become :class:`BackendError`)."""
+    def stream(
+        self, messages: list[dict[str, Any]], sampling: SamplingParams, timeout: float | None = None
+    ) -> openai.Stream[ChatCompletionChunk]:
+        """Open a streamed chat completion of ``messages``, waiting at most ``timeout`` s per read
+        (default ``request_timeout``); the client's errors pass through (see :meth:`error`)."""
         options: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -128,12 +164,10 @@ class OpenAIBackend(Backend):
         if sampling.seed is not None:
             options["seed"] = sampling.seed
         try:
-            return self._client.chat.completions.create(**options)
+            return self._client.chat.completions.create(**options, timeout=timeout or self.request_timeout)
         except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
             if not (self.sampling_extras and any(name in _server_message(error) for name in SAMPLING_EXTRAS)):
-                raise self.error(error) from error
-        except openai.OpenAIError as error:
-            raise self.error(error) from error
+                raise
         # A strict server (transformers serve, OpenAI itself) refuses the extra fields: it cannot take them,
         # so it samples with its own defaults for them. Say so once, then stop sending them.
         self.sampling_extras = False
@@ -142,16 +176,13 @@ class OpenAIBackend(Backend):
             self.url, ", ".join(SAMPLING_EXTRAS),
         )
         options.pop("extra_body")
-        try:
-            return self._client.chat.completions.create(**options)
-        except openai.OpenAIError as error:
-            raise self.error(error) from error
+        return self._client.chat.completions.create(**options, timeout=timeout or self.request_timeout)
 
-    def error(self, error: Exception) -> BackendError:
+    def error(self, error: Exception, attempts: int = 1) -> BackendError:
         """Turn a client or protocol failure into a :class:`BackendError` that says what to do."""
         where = f"the OpenAI-compatible server at {self.url}"
-        retried = f" (tried {self.max_retries + 1} times)" if self.max_retries else ""
-        if isinstance(error, openai.APITimeoutError):
+        retried = f" (tried {attempts} times)" if attempts > 1 else ""
+        if isinstance(error, (openai.APITimeoutError, _NoData)):
             return BackendError(
                 f"cannot reach {where}: no answer within {self.request_timeout:g} s{retried}; is it running "
                 "and not overloaded? (backend.request_timeout sets the wait)"
@@ -222,49 +253,40 @@ class OpenAISession(Session):
         on_text: TextCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> Generation:
-        if cancel is not None and cancel.is_set():
+        stop = cancel if isinstance(cancel, StopEvent) else StopEvent(cancel or threading.Event(), None)
+        if stop.is_set():
             return Generation(text="", finished=False, cancelled=True)
-        stream = self._backend.stream(self._messages, sampling)
-        self.work.model_calls += 1
-        pieces: list[str] = []
-        finish_reason: str | None = None
-        usage: Any = None
-        saw_choice = cancelled = False
-        with stream:
-            chunks = iter(stream)
-            while True:
-                if cancel is not None and cancel.is_set():
-                    cancelled = True
-                    break
-                try:
-                    chunk = next(chunks)
-                except StopIteration:
-                    break
-                except openai.OpenAIError as error:
-                    raise self._backend.error(error) from error
-                except ValueError as error:
-                    raise self._backend.error(ValueError(f"a stream chunk is not JSON ({error})")) from error
-                usage = getattr(chunk, "usage", None) or usage
-                choices = getattr(chunk, "choices", None)
-                if not isinstance(choices, list):
-                    malformed = ValueError(f"a stream chunk without a choices list: {_clip(repr(chunk))}")
-                    raise self._backend.error(malformed)
-                for choice in choices:
-                    saw_choice = True
-                    text = getattr(getattr(choice, "delta", None), "content", None)
-                    if text:
-                        pieces.append(text)
-                        if on_text is not None:
-                            on_text(text)
-                    finish_reason = getattr(choice, "finish_reason", None) or finish_reason
-        if not cancelled and not saw_choice:
-            raise self._backend.error(ValueError("the stream held no choices (is this a chat completions endpoint?)"))
-        if not cancelled and finish_reason is None:
-            raise self._backend.error(ValueError("the stream ended without a finish_reason (cut off?)"))
-        num_tokens = self._count(usage)
-        text = "".join(pieces)
+        backend = self._backend
+        attempt = 0
+        while True:
+            attempt += 1
+            self.work.model_calls += 1
+            request = _Request(backend, self._messages, sampling, stop.remaining())
+            try:
+                max_chars = sampling.max_new_tokens * MAX_CHARS_PER_TOKEN
+                reply = request.follow(stop, on_text, backend.request_timeout, max_chars)
+                break
+            except _Retryable as failure:
+                backoff = min(_FIRST_BACKOFF_S * 2 ** (attempt - 1), _MAX_BACKOFF_S)
+                remaining = stop.remaining()
+                out_of_time = remaining is not None and remaining <= backoff
+                if attempt > backend.max_retries or out_of_time:
+                    raise backend.error(failure.error, attempt) from failure.error
+                if stop.wait(backoff):
+                    return Generation(text="", finished=False, cancelled=True)
+            except (openai.OpenAIError, _NoData) as error:
+                raise backend.error(error, attempt) from error
+            except ValueError as error:
+                raise backend.error(ValueError(f"a stream chunk is not JSON ({error})"), attempt) from error
+        if not reply.cancelled and not reply.saw_choice:
+            raise backend.error(ValueError("the stream held no choices (is this a chat completions endpoint?)"))
+        if not reply.cancelled and not reply.cut and reply.finish_reason is None:
+            raise backend.error(ValueError("the stream ended without a finish_reason (cut off?)"))
+        num_tokens = self._count(reply.usage)
+        text = "".join(reply.pieces)
         self._messages.append({"role": "assistant", "content": text})
-        return Generation(text=text, finished=finish_reason == "stop", cancelled=cancelled, num_tokens=num_tokens)
+        finished = reply.finish_reason == "stop" and not reply.cut
+        return Generation(text=text, finished=finished, cancelled=reply.cancelled, num_tokens=num_tokens)
 
     def close(self) -> None:
         self._messages = self._messages[:1]
@@ -279,6 +301,146 @@ class OpenAISession(Session):
             self.work.decoded_tokens += completion_tokens
             return completion_tokens
         return 0
+
+
+class _NoData(Exception):
+    """No chunk within ``request_timeout`` (the server hangs, or sends only keep-alive comments)."""
+
+
+@dataclass
+class _Retryable(Exception):
+    """A request failed before its first chunk in a way worth retrying."""
+
+    error: Exception
+
+
+@dataclass
+class _Reply:
+    """What one streamed request delivered."""
+
+    pieces: list[str] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Any = None
+    saw_choice: bool = False
+    cancelled: bool = False
+    cut: bool = False  # stopped at the character cap
+
+
+class _Request:
+    """One streamed request, read on its own daemon thread; :meth:`follow` runs on the query's thread."""
+
+    def __init__(
+        self, backend: OpenAIBackend, messages: list[dict[str, Any]], sampling: SamplingParams, remaining: float | None
+    ) -> None:
+        timeout = backend.request_timeout if remaining is None else max(0.1, min(backend.request_timeout, remaining))
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._abandoned = threading.Event()
+        self._stream: openai.Stream[ChatCompletionChunk] | None = None
+        self._lock = threading.Lock()
+        args = (backend, list(messages), sampling, timeout)
+        threading.Thread(target=self._read, args=args, name="vilasr-openai-request", daemon=True).start()
+
+    def follow(self, stop: StopEvent, on_text: TextCallback | None, chunk_timeout: float, max_chars: int) -> _Reply:
+        """The request's chunks until it ends, ``stop`` is set, no chunk came for ``chunk_timeout`` s (raises
+        :class:`_NoData`), or the text passes ``max_chars``. Raises the client's errors."""
+        reply = _Reply()
+        chars = 0
+        last_data = time.monotonic()
+        try:
+            while True:
+                if stop.is_set():
+                    reply.cancelled = True
+                    return reply
+                try:
+                    kind, value = self._events.get(timeout=_POLL_S)
+                except queue.Empty:
+                    if time.monotonic() - last_data >= chunk_timeout:
+                        raise _NoData(f"no data within {chunk_timeout:g} s") from None
+                    continue
+                if kind == "end":
+                    return reply
+                if kind == "error":
+                    if _retryable(value) and not reply.pieces and not reply.saw_choice:
+                        raise _Retryable(value)
+                    raise value
+                last_data = time.monotonic()
+                if kind == "opened":
+                    continue
+                reply.usage = getattr(value, "usage", None) or reply.usage
+                choices = getattr(value, "choices", None)
+                if not isinstance(choices, list):
+                    raise ValueError(f"a stream chunk without a choices list: {_clip(repr(value))}")
+                for choice in choices:
+                    reply.saw_choice = True
+                    text = getattr(getattr(choice, "delta", None), "content", None)
+                    if text:
+                        text = text[: max(0, max_chars - chars)]
+                        chars += len(text)
+                        reply.pieces.append(text)
+                        if on_text is not None and text:
+                            on_text(text)
+                    reply.finish_reason = getattr(choice, "finish_reason", None) or reply.finish_reason
+                if chars >= max_chars:
+                    reply.cut = True
+                    return reply
+        finally:
+            self._abandon()
+
+    def _read(
+        self, backend: OpenAIBackend, messages: list[dict[str, Any]], sampling: SamplingParams, timeout: float
+    ) -> None:
+        try:
+            stream = backend.stream(messages, sampling, timeout)
+            with self._lock:
+                self._stream = stream
+                abandoned = self._abandoned.is_set()
+            if abandoned:
+                stream.close()
+                return
+            self._events.put(("opened", None))
+            for chunk in stream:
+                if self._abandoned.is_set():
+                    return
+                self._events.put(("chunk", chunk))
+            self._events.put(("end", None))
+        except Exception as error:  # everything goes to the query's thread (ignored once abandoned)
+            self._events.put(("error", error))
+
+    def _abandon(self) -> None:
+        """Stop reading: close the stream (from this thread: a blocked read fails at its next byte)."""
+        with self._lock:
+            self._abandoned.set()
+            stream = self._stream
+        if stream is not None:
+            with contextlib.suppress(Exception):  # the reader thread may be closing it too; it is gone either way
+                stream.close()
+
+
+def _retryable(error: Exception) -> bool:
+    if isinstance(error, openai.APIConnectionError):  # includes timeouts
+        return True
+    if isinstance(error, openai.APIStatusError):
+        return error.status_code in RETRY_STATUSES or error.status_code >= 500
+    return False
+
+
+def _check_key_transport(url: str, api_key_env: str, allow_insecure_localhost: bool) -> None:
+    """Raise :class:`BackendError` unless the API key in ``$api_key_env`` may be sent to ``url``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        return
+    local = parts.hostname in LOCAL_HOSTS
+    if allow_insecure_localhost and local:
+        return
+    fix = (
+        "set backend.allow_insecure_localhost: true (the server is on this machine)"
+        if local
+        else "plain http is only allowed to this machine"
+    )
+    raise BackendError(
+        f"refusing to send the API key in ${api_key_env} over plain http to {url}: use an https:// backend.url, "
+        f"unset {api_key_env} if the server needs no key, or {fix}"
+    )
 
 
 def _text_part(text: str) -> dict[str, Any]:

@@ -7,7 +7,8 @@ Lifecycle (as Nav2 and yolo_ros do it):
   parameter is invalid or the model cannot load: the node stays unconfigured);
 - activate: subscribe the cameras and the pose source, start diagnostics and
   the publishers; queries are answered only while active;
-- deactivate: unsubscribe, cancel the running query;
+- deactivate: unsubscribe, cancel the running and the waiting queries (their
+  results say "cancelled: the node was deactivated"; nothing is published);
 - cleanup / shutdown: stop the query worker and free the model (and GPU memory).
 
 With ``autostart`` (default) the node walks to active by itself.
@@ -16,10 +17,19 @@ Threads: each camera has its own callback group (frames of different cameras
 are ingested in parallel, each in order); the service and the action are
 reentrant so that a second caller gets "busy" at once instead of queueing in
 the executor; queries run one at a time on the worker thread that owns the model.
+
+No request goes unanswered: the query service and the action's services keep
+``SERVICE_QUEUE_DEPTH`` requests in DDS (a burst of hundreds is taken, not
+overwritten), a request the worker has no room for is answered "busy" at once
+without waiting for a thread, an action goal is rejected in the goal callback
+when the queue is full, and cancelling a waiting goal ends it at once. Only
+admitted callers (``query.queue_size`` + 1) hold an executor thread, and there
+are threads for all of them plus the cameras and spares.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -41,7 +51,7 @@ from vilasr_ros.keyframes.store import KeyframeStore
 from vilasr_ros.msg import SpatialEstimateArray
 from vilasr_ros.query.answer import Estimation, QueryOutcome, answer, from_store
 from vilasr_ros.query.request import QueryError, new_query_id, resolve_request
-from vilasr_ros.query.worker import QueryWorker, WorkerBusy, WorkerStopped
+from vilasr_ros.query.worker import QueryWorker, Reservation, WorkerBusy, WorkerStopped
 from vilasr_ros.reasoning.backend import Backend, BackendError
 from vilasr_ros.reasoning.engine import ReasoningEngine, TurnRecord
 from vilasr_ros.reasoning.factory import create_backend
@@ -59,14 +69,21 @@ from vilasr_ros.ros.conversions import (
 )
 from vilasr_ros.ros.parameters import Settings, declare_node_parameters, read_settings, validate_parameter_change
 from vilasr_ros.ros.pose_source import PoseSource, create_pose_source
+from vilasr_ros.ros.transport import use_shipped_transport
 from vilasr_ros.srv import SpatialQuery
 
 NODE_NAME = "vilasr"
 DIAGNOSTICS_PERIOD_S = 1.0
 EXECUTOR_SPARE_THREADS = 4  # pose subscription, timers, lifecycle / parameter services, a refused caller
 RESULT_GRACE_S = 5.0  # waited beyond a query's timeout for the worker to hand back its outcome
+SHUTDOWN_GRACE_S = 1.0  # a caller waits this long for a cancelled query's outcome when the node shuts down
 RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
-SERVICE_QOS = QoSProfile(depth=50, reliability=QoSReliabilityPolicy.RELIABLE)  # requests beyond the queue get "busy"
+# Requests DDS keeps until the executor takes them: a burst of this many gets as many answers (the ones
+# the worker has no room for: "busy" at once). Clients sending bursts need as deep a response queue.
+SERVICE_QUEUE_DEPTH = 1000
+SERVICE_QOS = QoSProfile(depth=SERVICE_QUEUE_DEPTH, reliability=QoSReliabilityPolicy.RELIABLE)
+DEACTIVATED = "the node was deactivated"
+SHUTTING_DOWN = "the node is shutting down"
 PHASE_DRAWING = SpatialQueryAction.Feedback.PHASE_DRAWING
 PHASE_REASONING = SpatialQueryAction.Feedback.PHASE_REASONING
 
@@ -91,6 +108,9 @@ class VilasrNode(LifecycleNode):
         self._poses: PoseSource | None = None
         self._cameras: list[CameraInput] = []
         self._diagnostics_timer = None
+        self._closing = threading.Event()
+        self._reservations: dict[int, tuple[object, Reservation]] = {}  # id(goal) -> (goal, its place)
+        self._reservations_lock = threading.Lock()
 
         self._query_group = ReentrantCallbackGroup()
         self._service = self.create_service(
@@ -101,9 +121,12 @@ class VilasrNode(LifecycleNode):
             SpatialQueryAction,
             "~/query",
             execute_callback=self._on_query_action,
-            goal_callback=lambda goal: GoalResponse.ACCEPT,
+            goal_callback=self._on_goal,
             cancel_callback=lambda goal_handle: CancelResponse.ACCEPT,
             callback_group=self._query_group,
+            goal_service_qos_profile=SERVICE_QOS,
+            result_service_qos_profile=SERVICE_QOS,
+            cancel_service_qos_profile=SERVICE_QOS,
         )
         self._image_pub = self.create_lifecycle_publisher(Image, "~/annotated_image", RELIABLE)
         self._estimates_pub = self.create_lifecycle_publisher(SpatialEstimateArray, "~/estimates", RELIABLE)
@@ -179,8 +202,13 @@ class VilasrNode(LifecycleNode):
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        """Stop ingesting and answering; the model stays loaded."""
+        """Stop ingesting and answering, cancel the running and waiting queries; the model stays loaded."""
         self._stop_inputs()
+        worker = self._worker
+        if worker is not None:
+            cancelled = worker.cancel_all(DEACTIVATED)
+            if cancelled:
+                self.get_logger().warning(f"deactivated: cancelled {cancelled} running or waiting queries")
         self._status = "inactive"
         return super().on_deactivate(state)
 
@@ -207,7 +235,9 @@ class VilasrNode(LifecycleNode):
         return settings.node.query.queue_size + 1 + len(settings.cameras) + EXECUTOR_SPARE_THREADS
 
     def release(self) -> None:
-        """Stop everything and free the model (used on exit)."""
+        """Stop everything and free the model (used on exit); callers waiting on queries get a reply
+        within ``SHUTDOWN_GRACE_S`` whatever the backend does."""
+        self._closing.set()
         self._stop_inputs()
         self._release()
 
@@ -226,7 +256,7 @@ class VilasrNode(LifecycleNode):
 
     def _release(self) -> None:
         if self._worker is not None:
-            self._worker.stop()
+            self._worker.stop(timeout=SHUTDOWN_GRACE_S)
             self._worker = None
         if self._backend is not None:
             self._backend.close()
@@ -240,8 +270,9 @@ class VilasrNode(LifecycleNode):
 
     # --- queries -------------------------------------------------------------------------
 
-    def _submit(self, request, query_id: str, on_turn=None, on_phase=None):
-        """Validate and queue a request; returns (ticket, timeout) or raises QueryError/WorkerBusy/RuntimeError."""
+    def _submit(self, request, query_id: str, on_turn=None, on_phase=None, reservation: Reservation | None = None):
+        """Validate and queue a request (in ``reservation``'s place when given); returns (ticket, timeout)
+        or raises QueryError/WorkerBusy/WorkerStopped/RuntimeError."""
         with self._state_lock:
             if not self._active or self._worker is None or self._engine is None or self._store is None:
                 raise RuntimeError(f"not ready: the node is {self._status}")
@@ -256,23 +287,31 @@ class VilasrNode(LifecycleNode):
                 query, select, engine, estimation, cancel=cancel, deadline=deadline, on_turn=on_turn, on_phase=on_phase
             )
 
-        ticket = worker.submit(job)
+        ticket = worker.submit(job, reservation)
         return ticket, query.timeout
 
-    def _execute(self, request, result, query_id: str, on_turn=None, on_phase=None, cancelled=lambda: False):
+    def _execute(
+        self, request, result, query_id: str, on_turn=None, on_phase=None, cancelled=lambda: False, reservation=None
+    ):
         """Run one request to completion and fill ``result`` (a service response or action result)."""
         started = time.monotonic()
         try:
-            ticket, timeout = self._submit(request, query_id, on_turn, on_phase)
+            ticket, timeout = self._submit(request, query_id, on_turn, on_phase, reservation)
         except QueryError as error:
             return rejected_result(result, query_id, f"invalid request: {error}", started)
         except (WorkerBusy, WorkerStopped, RuntimeError) as error:
             return rejected_result(result, query_id, str(error), started)
+        finally:
+            if reservation is not None:
+                reservation.release()  # unused when the request was refused (a no-op once used)
         self.get_logger().info(f"query {query_id}: {request.question!r}")
         deadline = time.monotonic() + timeout + RESULT_GRACE_S
         while True:
             if cancelled():
-                ticket.cancel()
+                ticket.cancel("cancelled by the client")
+            if self._closing.is_set() and not ticket.cancel_event.is_set():
+                ticket.cancel(SHUTTING_DOWN)
+                deadline = min(deadline, time.monotonic() + SHUTDOWN_GRACE_S)
             try:
                 outcome: QueryOutcome = ticket.wait(0.05)
                 break
@@ -287,7 +326,12 @@ class VilasrNode(LifecycleNode):
             except Exception as error:
                 self.get_logger().error(f"query {query_id} failed: {type(error).__name__}: {error}")
                 return rejected_result(result, query_id, f"backend error: {error}", started, StopReason.BACKEND_ERROR)
-        self._publish(outcome)
+        if outcome.stop_reason == StopReason.CANCELLED and ticket.cancel_reason:
+            outcome.error = f"cancelled: {ticket.cancel_reason}"
+        with self._state_lock:
+            active = self._active
+        if active:  # a query cancelled by deactivate publishes nothing (the publishers are inactive)
+            self._publish(outcome)
         fill_result(result, outcome, self._settings.node.frames.target_frame, self.get_clock().now().to_msg())
         result.latency = seconds_to_duration(time.monotonic() - started)
         summary = f"query {query_id}: {outcome.stop_reason} {result.answer or result.error!r} in {time.monotonic() - started:.2f} s"
@@ -305,8 +349,29 @@ class VilasrNode(LifecycleNode):
             self.get_logger().error(f"query {query_id}: internal error: {type(error).__name__}: {error}")
             return rejected_result(response, query_id, f"internal error: {type(error).__name__}: {error}", time.monotonic())
 
+    def _on_goal(self, goal: SpatialQueryAction.Goal) -> GoalResponse:
+        """Reject a goal the worker has no room for (a place is held for an accepted one until it runs)."""
+        with self._state_lock:
+            worker = self._worker if self._active else None
+        if worker is None:
+            return GoalResponse.ACCEPT  # executed at once: its result says why the node cannot answer
+        try:
+            reservation = worker.reserve()
+        except (WorkerBusy, WorkerStopped) as error:
+            self.get_logger().info(f"goal rejected: {error}", throttle_duration_sec=1.0)
+            return GoalResponse.REJECT
+        with self._reservations_lock:
+            self._reservations[id(goal)] = (goal, reservation)
+        return GoalResponse.ACCEPT
+
+    def _take_reservation(self, goal: SpatialQueryAction.Goal) -> Reservation | None:
+        with self._reservations_lock:
+            entry = self._reservations.pop(id(goal), None)
+        return entry[1] if entry is not None and entry[0] is goal else None
+
     def _on_query_action(self, goal_handle) -> SpatialQueryAction.Result:
         started = time.monotonic()
+        reservation = self._take_reservation(goal_handle.request)
         query_id = new_query_id()
         feedback_lock = threading.Lock()
         feedback = SpatialQueryAction.Feedback(query_id=query_id)
@@ -328,6 +393,7 @@ class VilasrNode(LifecycleNode):
                 on_turn=lambda turn: publish(turn, PHASE_DRAWING if turn.new_images else PHASE_REASONING),
                 on_phase=lambda phase: publish(None, phase),
                 cancelled=lambda: goal_handle.is_cancel_requested,
+                reservation=reservation,
             )
         except Exception as error:
             self.get_logger().error(f"query {query_id}: internal error: {type(error).__name__}: {error}")
@@ -365,8 +431,17 @@ class VilasrNode(LifecycleNode):
 
 
 def main(args: list[str] | None = None) -> int:
-    """Run the node until Ctrl-C or shutdown; return a process exit code."""
+    """Run the node until Ctrl-C or shutdown; return a process exit code.
+
+    Before ROS starts, Fast DDS is pointed at the shipped large-data profile unless the user chose a
+    transport (see :func:`vilasr_ros.ros.transport.use_shipped_transport`). Ctrl-C ends the process
+    within a few seconds whatever the backend does: waiting callers are answered "cancelled", the
+    worker thread is a daemon, and the executor's threads are not waited on forever.
+    """
+    chosen = use_shipped_transport(os.environ)
     rclpy.init(args=args)
+    if chosen:
+        rclpy.logging.get_logger(NODE_NAME).info(f"Fast DDS: {chosen}")
     try:
         node = VilasrNode()
     except ConfigError as error:
@@ -381,7 +456,7 @@ def main(args: list[str] | None = None) -> int:
         pass
     finally:
         node.release()
-        executor.shutdown()
+        executor.shutdown(timeout_sec=SHUTDOWN_GRACE_S)
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

@@ -1,4 +1,10 @@
-"""Declare the node's parameters from the config schema and read them back, validated."""
+"""Declare the node's parameters from the config schema and read them back, validated.
+
+The ``backend.*`` parameters are read-only at runtime (``READ_ONLY_PREFIXES``): which model
+answers, where it runs and which environment variable holds its key are set at start (the
+parameter file, the launch file, ``-p``) and cannot be changed over the ROS graph. To switch
+the model or server, change the parameter file and restart the node.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,8 @@ from vilasr_ros.config import (
     parameter_defaults,
     parameter_descriptions,
 )
+
+READ_ONLY_PREFIXES = ("backend.",)  # parameters that only the parameter file / command line may set
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,7 @@ def _declare(node: Node, defaults: dict[str, Any], descriptions: dict[str, str])
     for name, default in defaults.items():
         if node.has_parameter(name):
             continue
-        descriptor = ParameterDescriptor(description=descriptions[name])
+        descriptor = ParameterDescriptor(description=descriptions[name], read_only=name.startswith(READ_ONLY_PREFIXES))
         value = list(default) if isinstance(default, tuple) else default
         if isinstance(default, tuple):
             descriptor.type = ParameterType.PARAMETER_STRING_ARRAY
