@@ -20,7 +20,6 @@ import sys
 import cv2
 import numpy as np
 
-
 MAX_IMAGE_PIXELS = 4096 * 2160  # default limit: a 4K (DCI) image; UHD 3840x2160 fits
 
 

@@ -132,7 +132,9 @@ class StampGuard:
     jump back is not mistaken for a few late frames.
     """
 
-    def __init__(self, back_tolerance_ns: int, forward_tolerance_ns: int, confirmations: int = JUMP_CONFIRMATIONS) -> None:
+    def __init__(
+        self, back_tolerance_ns: int, forward_tolerance_ns: int, confirmations: int = JUMP_CONFIRMATIONS
+    ) -> None:
         self._back = back_tolerance_ns
         self._forward = forward_tolerance_ns
         self._confirmations = confirmations
