@@ -141,10 +141,10 @@ class CameraInput:
     def _on_image(self, msg: Image | CompressedImage) -> None:
         self.frames_received += 1
         try:
-            stamp = messages.stamp_ns(msg.header.stamp)
-            if not self._check_stamp(stamp):
-                return
             rgb = messages.colour_image(msg, self._compressed, self._max_pixels)
+            stamp = messages.stamp_ns(msg.header.stamp)
+            if not self._check_stamp(stamp):  # after decoding: a malformed message never moves the time reference
+                return
             self._offer(self._pairing.add_colour(stamp, msg.header.frame_id, rgb, time.monotonic()))
         except Exception as error:
             self._drop("image", self.config.image_topic, error)
