@@ -157,7 +157,7 @@ class CameraInput:
         if abs(self.clock_offset_s) > CLOCK_WARN_S:
             side = "behind" if self.clock_offset_s > 0 else "ahead of"
             self._warn(
-                "clock",
+                f"clock {side}",
                 f"camera stamps are {abs(self.clock_offset_s):.0f} s {side} the node clock: is use_sim_time set?",
             )
         verdict = self._guard.check(stamp)
