@@ -139,9 +139,10 @@ def _decode(buffer: np.ndarray, flags: int, what: str, max_pixels: int) -> np.nd
         raise ImageConversionError(f"cannot decode {what}: {_first_line(error)}", reason="undecodable") from None
 
 
-def _convert(pixels: np.ndarray, code: int, encoding: str) -> np.ndarray:
+def _convert(pixels: np.ndarray, code: int, encoding: str, in_place: bool = False) -> np.ndarray:
+    """cv2.cvtColor as an ImageConversionError on failure; ``in_place`` reuses ``pixels`` (same channel count)."""
     try:
-        return cv2.cvtColor(pixels, code)
+        return cv2.cvtColor(pixels, code, dst=pixels) if in_place else cv2.cvtColor(pixels, code)
     except cv2.error as error:
         raise ImageConversionError(f"cannot convert {encoding} to RGB: {_first_line(error)}") from None
 
@@ -222,7 +223,7 @@ def colour_from_compressed(format_: str, data, max_pixels: int = MAX_IMAGE_PIXEL
         raise ImageConversionError(
             f"cannot decode compressed image (format {format_!r}, {buffer.size} bytes)", reason="undecodable"
         )
-    return _convert(image, cv2.COLOR_BGR2RGB, "bgr8")
+    return _convert(image, cv2.COLOR_BGR2RGB, "bgr8", in_place=True)  # the decoded image is ours: no second copy
 
 
 def depth_from_compressed(format_: str, data, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
