@@ -68,6 +68,9 @@ MEANINGS = {
     "failed_8_clients": "calls that failed for another reason (should be 0)",
     "camera_frames_received_ratio": "colour frames the node received / frames the bench published (1280x720 rgb8 "
     "+ 16UC1 at 10 Hz, sensor-data QoS: best effort, Fast DDS on the loopback), while filling its buffer",
+    "node_rss_mb_per_buffer_mb": "growth of the node's resident memory while its buffer filled (1280x720 RGB-D) / "
+    "the keyframe memory its diagnostics report: 1.0 means diagnostics account for all of it; above 1: the "
+    "depth and pending frames held for pairing (reported apart), DDS buffers and allocator slack",
     "service_non_loopback_tx_packets": "packets sent on any interface but loopback during the service benchmarks "
     "(machine-wide counter; 0: all ROS traffic stayed on localhost)",
     "peak_rss_mb": "peak resident memory (VmHWM, MiB) of the node process after the service benchmarks",
