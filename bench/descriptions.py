@@ -76,6 +76,9 @@ MEANINGS = {
     "camera_frames_with_depth_ratio": "colour frames received with their depth matched / frames published "
     "(shipped profile)",
     "camera_frames_with_depth_ratio_default": "the same with Fast DDS's default transports",
+    "node_rss_mb_per_buffer_mb": "growth of the node's resident memory while its buffer filled (1280x720 RGB-D) / "
+    "the keyframe memory its diagnostics report: 1.0 means diagnostics account for all of it; above 1: the "
+    "depth and pending frames held for pairing (reported apart), DDS buffers and allocator slack",
     "service_non_loopback_tx_packets": "packets sent on any interface but loopback during the service benchmarks "
     "(machine-wide counter; 0: all ROS traffic stayed on localhost)",
     "peak_rss_mb": "peak resident memory (VmHWM, MiB) of the node process after the service benchmarks",

@@ -199,6 +199,9 @@ def service(calls: int, clients: int, calls_per_client: int) -> tuple[dict[str, 
         "peak_rss_mb_client": concurrent["client_peak_rss_mb_max"],
         "service_non_loopback_tx_packets": measured["non_loopback_tx_packets"],
     }
+    buffer_mb = measured["fill_buffer_mb"]
+    if buffer_mb == buffer_mb and buffer_mb > 0:  # not NaN: the node's diagnostics arrived
+        figures["node_rss_mb_per_buffer_mb"] = (measured["fill_node_rss_mb"] - measured["idle_node_rss_mb"]) / buffer_mb
     received = measured["fill_camera_frames_received"]
     if received == received:  # not NaN: the node's diagnostics arrived
         figures["fill_camera_frames_received_ratio"] = received / measured["fill_frames_published"]

@@ -91,6 +91,14 @@ def vm_hwm_mb(pid: int | str = "self") -> float:
     raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
 
 
+def vm_rss_mb(pid: int | str = "self") -> float:
+    """Current resident memory (VmRSS) of a process in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
+
+
 def non_loopback_tx_packets() -> int:
     """Packets sent so far on every network interface but loopback (machine-wide counters)."""
     total = 0
@@ -440,6 +448,7 @@ def run(sequential_calls: int = 30, clients: int = 8, calls_per_client: int = 10
     client = None
     try:
         results["node_start_s"] = wait_until_active(ros_node, node.name, NODE_START_TIMEOUT_S)
+        results["idle_node_rss_mb"] = vm_rss_mb(node.pid)
         service = f"{node.name}/query"
         client = PersistentClient(ros_node, service)
         camera = MovingCamera(camera_node, namespace, max_frames=int(FILL_TIMEOUT_S * CAMERA_HZ))
@@ -447,6 +456,8 @@ def run(sequential_calls: int = 30, clients: int = 8, calls_per_client: int = 10
         client.spin_for(2.5)  # the node publishes diagnostics every second
         results["fill_node_camera_diagnostics"] = dict(diagnostics.latest)
         results["fill_camera_frames_received"] = diagnostics.latest.get("frames received", float("nan"))
+        results["fill_node_rss_mb"] = vm_rss_mb(node.pid)
+        results["fill_buffer_mb"] = diagnostics.latest.get("memory MB", float("nan")) * 1e6 / 2**20  # MB -> MiB
         results["sequential"] = sequential(client, sequential_calls, budget_s=120.0)
         results["fresh_client"] = fresh_client_calls(ros_node, service, 5, budget_s=60.0)
         results["pipeline_in_process"] = pipeline_in_subprocess(10)

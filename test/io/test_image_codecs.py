@@ -74,7 +74,7 @@ def test_yuv422_is_converted():
         (lambda: colour_from_raw("16UC1", 2, 2, 4, False, b"\0" * 8), "is a depth encoding"),
         (lambda: depth_from_raw("rgb8", 2, 2, 6, False, b"\0" * 12), "depth encoding must be one of"),
         (lambda: colour_from_raw("rgb8", 0, 2, 6, False, b""), "has size 2x0"),
-        (lambda: colour_from_compressed("jpeg", b"not a jpeg"), "cannot decode compressed image"),
+        (lambda: colour_from_compressed("jpeg", b"not a jpeg"), "not a PNG or JPEG image"),
         (lambda: depth_from_compressed("16UC1; compressedDepth png", b"\0" * 4), "too short"),
         (lambda: depth_from_compressed("jpeg", b"\0" * 40), "unsupported compressed depth format"),
     ],

@@ -209,6 +209,12 @@ class KeyframeConfig:
         100, "Keyframes kept per camera; one 1280x720 RGB-D keyframe (16UC1 depth) holds about 4.6 MB."
     )
     max_total: int = _param(300, "Keyframes kept over all cameras.")
+    max_bytes: int = _param(
+        2_000_000_000,
+        "Bytes of image data the keyframes may hold over all cameras (colour plus depth, as held in memory); "
+        "beyond it the least informative keyframes are evicted. 2 GB leaves room for a 7B model on a 16 GB robot "
+        "computer; a 4K RGB-D keyframe holds about 60 MB.",
+    )
 
     def __post_init__(self) -> None:
         _check_number("keyframes.min_sharpness", self.min_sharpness, minimum=0.0)
@@ -222,6 +228,7 @@ class KeyframeConfig:
         _check_number("keyframes.stamp_tolerance", self.stamp_tolerance, minimum=0.0)
         _check_at_least("keyframes.max_per_camera", self.max_per_camera, 1)
         _check_at_least("keyframes.max_total", self.max_total, 1)
+        _check_at_least("keyframes.max_bytes", self.max_bytes, 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -266,6 +273,7 @@ class GeometryConfig:
 POSE_SOURCES = ("auto", "tf", "odometry", "pose", "none")
 IMAGE_TRANSPORTS = ("raw", "compressed")
 DEPTH_TRANSPORTS = ("raw", "compressedDepth")
+RECTIFIED_CHOICES = ("auto", "true", "false")
 
 
 @dataclass(frozen=True)
@@ -280,12 +288,18 @@ class PoseConfig:
     )
     topic: str = _param("/odom", "Topic of the robot base pose for pose.source odometry or pose.")
     max_gap: float = _param(0.5, "Seconds between two base poses beyond which a frame's pose is not interpolated.")
+    tf_timeout: float = _param(
+        0.05,
+        "Seconds a tf lookup may wait for a transform at a frame's stamp (pose.source tf); after it the frame "
+        "stays without pose and the failure is counted in diagnostics.",
+    )
 
     def __post_init__(self) -> None:
         _check_choice("pose.source", self.source, POSE_SOURCES)
         if self.source in ("odometry", "pose", "auto") and not self.topic.strip():
             raise ConfigError(f"pose.topic must name a topic when pose.source is {self.source}")
         _check_positive("pose.max_gap", self.max_gap)
+        _check_number("pose.tf_timeout", self.tf_timeout, minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -296,6 +310,22 @@ class CamerasConfig:
         ("camera",), "Camera names; each has the cameras.<name>.* parameters (image_topic, ...)."
     )
     depth_tolerance: float = _param(0.05, "Seconds between a colour frame and the depth image paired with it.")
+    max_image_pixels: int = _param(
+        4096 * 2160,
+        "Largest image accepted (width x height, colour or depth), checked before decoding (for compressed "
+        "images from the PNG/JPEG header): larger messages are dropped. The default admits 4K (DCI and UHD).",
+    )
+    stamp_jump_back: float = _param(
+        1.0,
+        "Seconds a camera's stamps may go back before it counts as a time jump (a bag replayed in a loop, a "
+        "simulator reset): a late frame is dropped; when 3 frames in a row agree on the jump, that camera's "
+        "keyframes, its depth buffer and the pose history are cleared and the new time is followed.",
+    )
+    stamp_jump_forward: float = _param(
+        30.0,
+        "Seconds a camera's stamps may leap ahead of its latest stamp: a single frame farther ahead is dropped "
+        "(one bad stamp does not poison the stream); 3 frames in a row that agree are followed.",
+    )
 
     def __post_init__(self) -> None:
         if not self.names:
@@ -306,6 +336,9 @@ class CamerasConfig:
         if len(set(self.names)) != len(self.names):
             raise ConfigError(f"cameras.names has duplicates: {list(self.names)}")
         _check_positive("cameras.depth_tolerance", self.depth_tolerance)
+        _check_at_least("cameras.max_image_pixels", self.max_image_pixels, 1)
+        _check_positive("cameras.stamp_jump_back", self.stamp_jump_back)
+        _check_positive("cameras.stamp_jump_forward", self.stamp_jump_forward)
 
 
 @dataclass(frozen=True)
@@ -318,7 +351,22 @@ class CameraConfig:
     camera_info_topic: str = _param(
         "/camera/color/camera_info", "sensor_msgs/CameraInfo of the colour image; '' for none."
     )
-    depth_topic: str = _param("", "Depth registered to the colour image (16UC1 or 32FC1); '' for none.")
+    depth_topic: str = _param(
+        "",
+        "Depth registered to the colour image (16UC1 or 32FC1; e.g. a RealSense aligned_depth_to_color topic); "
+        "'' for none. A depth image is used only when its frame_id is the colour image's (or depth_registered "
+        "says so) and its size is the colour size or that size divided by a whole number.",
+    )
+    depth_registered: bool = _param(
+        False,
+        "Declare the depth registered to the colour image although their frame_ids differ (a driver that "
+        "aligns depth but keeps the depth frame_id).",
+    )
+    rectified: str = _param(
+        "auto",
+        "Whether the colour image is rectified: true (use CameraInfo P, no distortion), false (K and D), or auto "
+        "(true when image_topic has a segment starting with image_rect).",
+    )
     depth_transport: str = _param(
         "raw", "raw (sensor_msgs/Image) or compressedDepth (compressed_depth_image_transport)."
     )
@@ -337,7 +385,15 @@ class CameraConfig:
         _check_choice(f"{prefix}.transport", self.transport, IMAGE_TRANSPORTS)
         _check_choice(f"{prefix}.depth_transport", self.depth_transport, DEPTH_TRANSPORTS)
         _check_number(f"{prefix}.depth_scale", self.depth_scale, minimum=0.0, exclusive=True)
+        _check_choice(f"{prefix}.rectified", self.rectified, RECTIFIED_CHOICES)
         self.extrinsic_values()
+
+    @property
+    def is_rectified(self) -> bool:
+        """True when the colour image is rectified (``rectified``, or for auto its topic's name)."""
+        if self.rectified == "auto":
+            return any(part.startswith("image_rect") for part in self.image_topic.split("/"))
+        return self.rectified == "true"
 
     def extrinsic_values(self) -> tuple[tuple[float, float, float], tuple[float, float, float, float]] | None:
         """The extrinsic as (position, quaternion xyzw), or None when unset; raises ConfigError when malformed."""

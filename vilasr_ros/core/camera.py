@@ -17,7 +17,7 @@ from vilasr_ros.core.errors import DataError
 from vilasr_ros.core.poses import Pose, floats
 
 DEPTH_DTYPES = (np.dtype(np.uint16), np.dtype(np.float32))
-MAX_DEPTH_ASPECT_MISMATCH = 0.01  # relative; depth must be registered to the colour image
+MAX_DEPTH_DOWNSCALE = 16  # a registered depth image is the colour size divided by at most this whole number
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ class CameraIntrinsics:
 class Frame:
     """One colour image from a camera, with what is known about it.
 
-    ``depth`` is registered to the colour image (same aspect ratio, possibly a
-    lower resolution): uint16 in units of ``depth_scale`` metres (16UC1,
+    ``depth`` is registered to the colour image (pixel for pixel, or the colour
+    image downscaled by a whole number: see :func:`depth_problem`): uint16 in units of ``depth_scale`` metres (16UC1,
     millimetres by default, 0 = no reading) or float32 metres (32FC1, NaN or
     inf = no reading). ``intrinsics`` describe the colour image; ``pose`` is
     the camera optical frame's pose in a fixed frame. Frames compare by identity.
@@ -97,21 +97,40 @@ def depth_problem(depth: Any, depth_scale: Any, width: int, height: int) -> str 
     """Why ``depth`` cannot serve as the depth of a ``width`` x ``height`` colour image, or None when it can.
 
     The one validity check of depth images: a non-empty uint16 or float32
-    HxW array with the colour image's aspect ratio, and for uint16 a positive
-    ``depth_scale`` (metres per unit).
+    HxW array registered to the colour image, and for uint16 a positive
+    ``depth_scale`` (metres per unit). Registered means the same pixel grid:
+    the depth size is the colour size, or the colour size divided by one whole
+    number n (2..16) in both axes, each rounded down or up (1280x720 / 3 ->
+    426 or 427 x 240). A depth image that only has a similar aspect ratio (an
+    unaligned 848x480 with a 1280x720 colour image) is not registered.
     """
     if not isinstance(depth, np.ndarray) or depth.ndim != 2 or depth.dtype not in DEPTH_DTYPES:
         return f"depth must be a uint16 (16UC1) or float32 (32FC1) HxW array, got {_describe(depth)}"
     depth_height, depth_width = depth.shape
     if depth_height == 0 or depth_width == 0:
         return f"depth is empty ({depth_width}x{depth_height})"
-    if abs(depth_width * height - width * depth_height) > MAX_DEPTH_ASPECT_MISMATCH * width * depth_height:
-        return f"depth {depth_width}x{depth_height} is not registered to the {width}x{height} colour image"
+    if not is_downscale(width, height, depth_width, depth_height):
+        return (
+            f"depth {depth_width}x{depth_height} is not registered to the {width}x{height} colour image "
+            f"(registered depth is the colour size divided by a whole number up to {MAX_DEPTH_DOWNSCALE})"
+        )
     if depth.dtype == np.uint16 and not (
         isinstance(depth_scale, (int, float)) and math.isfinite(depth_scale) and depth_scale > 0
     ):
         return f"depth_scale must be a positive number of metres per unit, got {depth_scale!r}"
     return None
+
+
+def is_downscale(width: int, height: int, small_width: int, small_height: int) -> bool:
+    """True when ``small_width`` x ``small_height`` is ``width`` x ``height`` divided by one whole number
+    (1..MAX_DEPTH_DOWNSCALE) in both axes, each side rounded down or up."""
+    for factor in range(1, MAX_DEPTH_DOWNSCALE + 1):
+        if small_width in (width // factor, -(-width // factor)) and small_height in (
+            height // factor,
+            -(-height // factor),
+        ):
+            return True
+    return False
 
 
 def frame_problem(frame: Any) -> str | None:

@@ -18,4 +18,5 @@ def pairing_settings(camera: CameraConfig, depth_tolerance: float, base_frame: s
         expects_camera_info=bool(camera.camera_info_topic),
         depth_tolerance=depth_tolerance,
         extrinsic=Pose(extrinsic[0], extrinsic[1], base_frame) if extrinsic else None,
+        depth_registered=camera.depth_registered,
     )

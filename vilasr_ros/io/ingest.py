@@ -288,7 +288,9 @@ def _ingest_bag(
     pairings = []
     for camera in cameras:
         pairing = FramePairing(
-            pairing_settings(camera, config.cameras.depth_tolerance, config.frames.base_frame), camera_pose
+            pairing_settings(camera, config.cameras.depth_tolerance, config.frames.base_frame),
+            camera_pose,
+            on_problem=lambda category, message, name=camera.name: report(f"camera {name}: {message}"),
         )
         pairings.append(pairing)
         prefix = f"cameras.{camera.name}"
@@ -378,10 +380,10 @@ def _handle(message: BagMessage, role: _Role, poses: TopicPoses | None, report: 
             poses.add(messages.stamp_ns(msg.header.stamp), base_pose)
             return []
         if role.kind == "camera_info":
-            return role.pairing.add_camera_info(messages.intrinsics(msg), now)
+            return role.pairing.add_camera_info(messages.intrinsics(msg, role.camera.is_rectified), now)
         stamp = messages.stamp_ns(msg.header.stamp)
         if role.kind == "depth":
-            return role.pairing.add_depth(stamp, messages.depth_image(msg, compressed), now)
+            return role.pairing.add_depth(stamp, messages.depth_image(msg, compressed), now, msg.header.frame_id)
         rgb = messages.colour_image(msg, compressed)
         return role.pairing.add_colour(stamp, msg.header.frame_id, rgb, now)
     except (ImageConversionError, DataError, AttributeError, ValueError) as error:  # AttributeError: other fields

@@ -4,7 +4,7 @@ Plain Python (numpy, OpenCV); the ROS layer converts messages to :class:`~vilasr
 and offers them to a :class:`KeyframeStore`.
 """
 
-from vilasr_ros.keyframes.frames import Keyframe, KeyframeError
+from vilasr_ros.keyframes.frames import ClockMismatch, Keyframe, KeyframeError
 from vilasr_ros.keyframes.store import Admission, CameraStats, KeyframeStore, StoreStats
 
-__all__ = ["Admission", "CameraStats", "Keyframe", "KeyframeError", "KeyframeStore", "StoreStats"]
+__all__ = ["Admission", "ClockMismatch", "CameraStats", "Keyframe", "KeyframeError", "KeyframeStore", "StoreStats"]

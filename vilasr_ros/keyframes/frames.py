@@ -12,6 +12,10 @@ class KeyframeError(DataError):
     """Invalid keyframe data or request; the message says what and with which value."""
 
 
+class ClockMismatch(KeyframeError):
+    """Keyframes exist but their stamps lie far from the clock a query is judged by (no sim time, another clock)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Keyframe:
     """A frame the store kept, with a stable id and why it was admitted; compares by identity."""

@@ -7,6 +7,12 @@ frames wait) for a depth image or the first camera_info that arrives after it,
 then goes on without them. Its pose is looked up when it is released. Arrival
 times are passed in (``time.monotonic()`` live, the log time of a recording),
 so a recorded run is paired exactly as the live node would have paired it.
+
+Depth is used only when it is registered to the colour image: its frame_id is
+the colour image's (or the camera is declared ``depth_registered``) and its
+size passes :func:`~vilasr_ros.core.camera.depth_problem`. Unregistered depth
+is dropped and reported through ``on_problem``; its colour frame goes on
+without depth.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vilasr_ros.core.camera import CameraIntrinsics, Frame
+from vilasr_ros.core.camera import CameraIntrinsics, Frame, depth_problem
 from vilasr_ros.core.poses import Pose, compose
 from vilasr_ros.keyframes.sync import PoseHistory, StampedBuffer
 
@@ -25,6 +31,8 @@ MAX_PENDING = 5  # colour frames waiting for depth / camera_info; more go on wit
 
 # (camera optical frame, stamp in ns, the camera's extrinsic in the base frame) -> pose in a fixed frame
 PoseLookup = Callable[[str, int, Pose | None], Pose | None]
+# (short category for counters, full message) of a dropped depth image
+ProblemReport = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -38,35 +46,50 @@ class PairingSettings:
     expects_camera_info: bool  # a camera_info topic is configured: colour frames wait for the first one
     depth_tolerance: float  # seconds between a colour frame and its depth image
     extrinsic: Pose | None = None  # the optical frame in the base frame, for poses from a base pose topic
+    depth_registered: bool = False  # depth is registered although its frame_id differs from the colour's
 
 
 class FramePairing:
     """Turns one camera's colour, depth and camera_info arrivals into frames ready for the keyframe store."""
 
-    def __init__(self, settings: PairingSettings, camera_pose: PoseLookup) -> None:
+    def __init__(
+        self, settings: PairingSettings, camera_pose: PoseLookup, on_problem: ProblemReport | None = None
+    ) -> None:
         self.settings = settings
         self._camera_pose = camera_pose
+        self._on_problem = on_problem
         self._depth_tolerance_ns = round(settings.depth_tolerance * 1e9)
         self._wait_s = 2 * settings.depth_tolerance + 0.1
-        self._depth: StampedBuffer[np.ndarray] = StampedBuffer(DEPTH_BUFFER)
+        self._depth: StampedBuffer[_Depth] = StampedBuffer(DEPTH_BUFFER)
         self._pending: list[_PendingFrame] = []
         self._intrinsics: CameraIntrinsics | None = None
         self._extrinsic = settings.extrinsic
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of the colour frames waiting and the depth images buffered for pairing."""
+        return sum(pending.rgb.nbytes for pending in self._pending) + self._depth.total(lambda d: d.image.nbytes)
+
+    def clear(self) -> None:
+        """Forget buffered depth and waiting frames (time jumped back)."""
+        self._depth.clear()
+        self._pending = []
 
     def add_camera_info(self, intrinsics: CameraIntrinsics, now: float) -> list[Frame]:
         """Use ``intrinsics`` from now on; returns the frames that were waiting only for them."""
         self._intrinsics = intrinsics
         return self._release(now, flush_stale=False)
 
-    def add_depth(self, stamp_ns: int, depth: np.ndarray, now: float) -> list[Frame]:
-        """Keep a depth image for pairing; returns the frames that were waiting for it."""
-        self._depth.add(stamp_ns, depth)
+    def add_depth(self, stamp_ns: int, depth: np.ndarray, now: float, frame_id: str = "") -> list[Frame]:
+        """Keep a depth image for pairing (``frame_id``: its header's; '' when unknown, not checked);
+        returns the frames that were waiting for it."""
+        self._depth.add(stamp_ns, _Depth(depth, frame_id))
         return self._release(now, flush_stale=False)
 
     def add_colour(self, stamp_ns: int, header_frame_id: str, rgb: np.ndarray, now: float) -> list[Frame]:
         """Queue a colour frame; returns the frames ready now (it, when nothing is missing, and stale ones)."""
         frame_id = self.settings.frame_id or header_frame_id or self.settings.camera
-        self._pending.append(_PendingFrame(stamp_ns, frame_id, rgb, now))
+        self._pending.append(_PendingFrame(stamp_ns, frame_id, rgb, now, header_frame_id))
         return self._release(now, flush_stale=True)
 
     def flush(self) -> list[Frame]:
@@ -90,16 +113,39 @@ class FramePairing:
         self._pending = waiting
         return ready
 
-    def _nearest_depth(self, pending: _PendingFrame) -> np.ndarray | None:
+    def _nearest_depth(self, pending: _PendingFrame) -> _Depth | None:
         return self._depth.nearest(pending.stamp_ns, self._depth_tolerance_ns) if self.settings.expects_depth else None
 
-    def _frame(self, pending: _PendingFrame, depth: np.ndarray | None) -> Frame:
+    def _registered(self, pending: _PendingFrame, depth: _Depth | None) -> np.ndarray | None:
+        """The depth image when it is registered to the pending colour frame; else None (and reported)."""
+        if depth is None:
+            return None
+        header = pending.header_frame_id
+        if depth.frame_id and header and depth.frame_id != header and not self.settings.depth_registered:
+            self._report(
+                "depth frame mismatch",
+                f"depth in frame {depth.frame_id!r} is not registered to the colour frame {header!r}: dropped "
+                f"(use an aligned depth topic, or set cameras.{self.settings.camera}.depth_registered if it is)",
+            )
+            return None
+        height, width = pending.rgb.shape[:2]
+        problem = depth_problem(depth.image, self.settings.depth_scale, width, height)
+        if problem is not None:
+            self._report("depth not registered", f"depth dropped, the colour frame kept: {problem}")
+            return None
+        return depth.image
+
+    def _report(self, category: str, message: str) -> None:
+        if self._on_problem is not None:
+            self._on_problem(category, message)
+
+    def _frame(self, pending: _PendingFrame, depth: _Depth | None) -> Frame:
         return Frame(
             camera=self.settings.camera,
             stamp_ns=pending.stamp_ns,
             frame_id=pending.frame_id,
             rgb=pending.rgb,
-            depth=depth,
+            depth=self._registered(pending, depth),
             depth_scale=self.settings.depth_scale,
             intrinsics=self._intrinsics,
             pose=self._camera_pose(pending.frame_id, pending.stamp_ns, self._extrinsic),
@@ -114,6 +160,15 @@ class _PendingFrame:
     frame_id: str
     rgb: np.ndarray
     received: float  # arrival time in seconds (monotonic clock live, log time offline)
+    header_frame_id: str = ""  # the colour message's own frame_id ('' when unknown)
+
+
+@dataclass(frozen=True)
+class _Depth:
+    """A buffered depth image and its header's frame_id ('' when unknown)."""
+
+    image: np.ndarray
+    frame_id: str
 
 
 class TopicPoses:
@@ -127,6 +182,11 @@ class TopicPoses:
     def add(self, stamp_ns: int, base_pose: Pose) -> None:
         self._history.add(stamp_ns, base_pose)
         self.latest = base_pose
+
+    def clear(self) -> None:
+        """Forget every pose (time jumped back)."""
+        self._history.clear()
+        self.latest = None
 
     def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
         if extrinsic is None:

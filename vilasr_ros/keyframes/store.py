@@ -4,6 +4,7 @@ Admission (:meth:`KeyframeStore.offer`), in this order; the first rule that
 applies decides:
 
 1. bad input (wrong dtype or shape, empty image, unregistered depth, ...): rejected;
+   a frame holding more than ``max_bytes`` on its own: too large;
 2. stamp more than ``stamp_tolerance`` before the camera's last keyframe: out of order;
 3. less than ``min_interval`` after the camera's last keyframe: too soon (not scored);
 4. sharpness below ``min_sharpness``: blurred;
@@ -12,11 +13,13 @@ applies decides:
    ``min_novelty``, or ``max_interval`` passed: admitted;
 6. otherwise: redundant.
 
-Memory: at most ``max_per_camera`` keyframes per camera and ``max_total`` in
-all. When a cap is exceeded the least informative keyframe goes: the oldest
-one admitted only because ``max_interval`` passed (nothing moved or changed),
-else the oldest. A camera's newest keyframe is never evicted, unless the total
-cap is smaller than the number of cameras.
+Memory: at most ``max_per_camera`` keyframes per camera, ``max_total`` and
+``max_bytes`` in all. When a cap is exceeded the least informative keyframe
+goes: the oldest one admitted only because ``max_interval`` passed (nothing
+moved or changed), else the oldest. A camera's newest keyframe is never
+evicted, unless the total caps leave no room for one per camera. Bytes are
+what the frames' arrays keep alive (:func:`held_bytes`: a view's whole
+underlying buffer, each buffer once), the figure the process's memory grows by.
 
 Threading: one lock guards the store; it is held only to compare a scored
 frame with its camera's last keyframe and to insert, evict and count, never
@@ -114,6 +117,26 @@ class _Decision:
     rotation: float | None
 
 
+def held_bytes(*arrays: np.ndarray | None) -> int:
+    """Bytes of memory ``arrays`` keep alive: the whole buffer under each view, each buffer counted once."""
+    roots: dict[int, int] = {}
+    for array in arrays:
+        if array is None:
+            continue
+        root: object = array
+        while isinstance(root, np.ndarray) and root.base is not None:
+            root = root.base
+        try:
+            size = root.nbytes if isinstance(root, np.ndarray) else memoryview(root).nbytes  # type: ignore[arg-type]
+        except TypeError:
+            size = array.nbytes
+        roots[id(root)] = max(size, array.nbytes)
+    return sum(roots.values())
+
+
+CLOCK_HINT = "is use_sim_time set (and the camera publishing)?"
+
+
 class KeyframeStore:
     """Keeps sharp, novel, spread-out keyframes per camera; see the module docstring for the rules."""
 
@@ -123,6 +146,8 @@ class KeyframeStore:
         self._cameras: dict[str, _Camera] = {}
         self._total = _Counters()
         self._keyframe_count = 0
+        self._held: dict[int, int] = {}  # keyframe id -> bytes it keeps alive
+        self._bytes = 0
         self._ids = itertools.count(1)
         for name in cameras:
             if not isinstance(name, str) or not name.strip():
@@ -140,6 +165,11 @@ class KeyframeStore:
         problem = frame_problem(frame)
         if problem is not None:
             return self._reject(frame, "bad input", f"bad input: {problem}")
+        size = held_bytes(frame.rgb, frame.depth)
+        if size > self._config.max_bytes:
+            limit = self._config.max_bytes / 1e6
+            reason = f"too large ({size / 1e6:.1f} MB, more than keyframes.max_bytes {limit:g} MB)"
+            return self._reject(frame, "too large", reason)
         with self._lock:
             early = self._timing_rejection(self._camera(frame.camera), frame.stamp_ns)
         if early is not None:
@@ -169,6 +199,8 @@ class KeyframeStore:
             camera.keyframes.append(keyframe)
             camera.last = _Reference(frame.stamp_ns, scores.thumbnail, frame.pose)
             self._keyframe_count += 1
+            self._held[keyframe.id] = size
+            self._bytes += size
             self._count(frame, decision.category, admitted=True)
             self._evict_over_caps(camera, keyframe)
         return Admission(True, decision.category, decision.reason, keyframe)
@@ -210,23 +242,59 @@ class KeyframeStore:
         window = [kf for kf in candidates if kf.stamp_ns <= end and (start is None or kf.stamp_ns >= start)]
         return spread_over_time_and_view(window, max_keyframes, self._config.min_translation)
 
-    def clear(self) -> None:
-        """Drop every keyframe and what new frames are compared with (e.g. after time jumped back).
-
-        Cameras and counters are kept; dropped keyframes are not counted as evicted.
-        """
+    def clear(self, camera: str | None = None) -> None:
+        """Drop the keyframes of ``camera`` (None: of every camera) and what its new frames are compared
+        with (e.g. after time jumped back). Counters are kept; dropped keyframes are not counted as evicted."""
         with self._lock:
-            for camera in self._cameras.values():
-                camera.keyframes.clear()
-                camera.last = None
-            self._keyframe_count = 0
+            names = list(self._cameras) if camera is None else [camera] if camera in self._cameras else []
+            for name in names:
+                state = self._cameras[name]
+                for keyframe in state.keyframes:
+                    self._bytes -= self._held.pop(keyframe.id)
+                self._keyframe_count -= len(state.keyframes)
+                state.keyframes.clear()
+                state.last = None
+
+    def clock_problem(self, now_ns: int, lookback: float, cameras: Iterable[str] | None = None) -> str | None:
+        """Why a look-back window ending at ``now_ns`` (the node clock) holds none of the keyframes of
+        ``cameras`` although there are some: their stamps lie far behind or ahead of the clock (a bag
+        played without sim time, a camera on another clock). None when the window is not empty or
+        there are no keyframes."""
+        keyframes = self.keyframes(cameras)
+        if not keyframes or lookback <= 0:
+            return None
+        newest, oldest = keyframes[-1].stamp_ns, keyframes[0].stamp_ns
+        window_ns = round(lookback * 1e9)
+        if now_ns - newest > window_ns:
+            return (
+                f"camera stamps are {(now_ns - newest) / 1e9:.0f} s behind the node clock "
+                f"({len(keyframes)} keyframes, none in the last {lookback:g} s): {CLOCK_HINT}"
+            )
+        if oldest > now_ns:
+            return (
+                f"camera stamps are {(oldest - now_ns) / 1e9:.0f} s ahead of the node clock "
+                f"({len(keyframes)} keyframes, all in its future): {CLOCK_HINT}"
+            )
+        return None
 
     def stats(self) -> StoreStats:
         """Frames offered, admitted and rejected by reason, keyframes and bytes, per camera and in total."""
         with self._lock:
-            cameras = {name: _stats(camera.counters, camera.keyframes) for name, camera in self._cameras.items()}
+            cameras = {
+                name: self._stats(camera.counters, camera.keyframes) for name, camera in self._cameras.items()
+            }
             every_keyframe = [kf for camera in self._cameras.values() for kf in camera.keyframes]
-            return StoreStats(cameras, _stats(self._total, every_keyframe))
+            return StoreStats(cameras, self._stats(self._total, every_keyframe))
+
+    def _stats(self, counters: _Counters, keyframes: list[Keyframe]) -> CameraStats:
+        return CameraStats(
+            offered=counters.offered,
+            admitted=counters.admitted,
+            rejected=dict(counters.rejected),
+            evicted=counters.evicted,
+            keyframes=len(keyframes),
+            nbytes=sum(self._held[keyframe.id] for keyframe in keyframes),
+        )
 
     def _camera(self, name: str) -> _Camera:
         return self._cameras.setdefault(name, _Camera())
@@ -298,7 +366,7 @@ class KeyframeStore:
     def _evict_over_caps(self, camera: _Camera, admitted: Keyframe) -> None:
         while len(camera.keyframes) > self._config.max_per_camera:
             self._evict(_least_informative(camera.keyframes[:-1]))
-        while self._keyframe_count > self._config.max_total:
+        while self._keyframe_count > self._config.max_total or self._bytes > self._config.max_bytes:
             cameras = self._cameras.values()
             candidates = [kf for other in cameras for kf in other.keyframes[:-1]] or [
                 other.keyframes[-1] for other in cameras if other.keyframes and other.keyframes[-1] is not admitted
@@ -311,19 +379,9 @@ class KeyframeStore:
         camera.counters.evicted += 1
         self._total.evicted += 1
         self._keyframe_count -= 1
+        self._bytes -= self._held.pop(victim.id)
 
 
 def _least_informative(candidates: list[Keyframe]) -> Keyframe:
     heartbeats = [keyframe for keyframe in candidates if keyframe.category == HEARTBEAT]
     return min(heartbeats or candidates, key=lambda keyframe: (keyframe.stamp_ns, keyframe.id))
-
-
-def _stats(counters: _Counters, keyframes: list[Keyframe]) -> CameraStats:
-    return CameraStats(
-        offered=counters.offered,
-        admitted=counters.admitted,
-        rejected=dict(counters.rejected),
-        evicted=counters.evicted,
-        keyframes=len(keyframes),
-        nbytes=sum(keyframe.frame.nbytes for keyframe in keyframes),
-    )

@@ -1,9 +1,13 @@
-"""Buffers by time: the nearest item to a stamp, and poses interpolated to a frame's stamp."""
+"""Buffers by time: the nearest item to a stamp, poses interpolated to a frame's stamp, and a guard
+that tells a stream's late, far-future and jumped stamps apart."""
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from vilasr_ros.core.poses import Pose, interpolate
@@ -12,12 +16,18 @@ Item = TypeVar("Item")
 
 
 class StampedBuffer(Generic[Item]):
-    """The last ``capacity`` items by stamp (ns), thread-safe; finds the nearest to a stamp."""
+    """The ``capacity`` most recently added items, sorted by stamp (ns), thread-safe; finds the nearest to a stamp.
+
+    Beyond capacity the item added longest ago goes, whatever its stamp: after
+    stamps jump back the new (older-stamped) items are kept, not the stale ones.
+    """
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._stamps: list[int] = []
         self._items: list[Item] = []
+        self._added: list[int] = []  # arrival number of each item, in stamp order
+        self._arrivals = itertools.count()
         self._lock = threading.Lock()
 
     def add(self, stamp_ns: int, item: Item) -> None:
@@ -25,8 +35,21 @@ class StampedBuffer(Generic[Item]):
             position = bisect.bisect_right(self._stamps, stamp_ns)
             self._stamps.insert(position, stamp_ns)
             self._items.insert(position, item)
+            self._added.insert(position, next(self._arrivals))
             if len(self._stamps) > self._capacity:
-                del self._stamps[0], self._items[0]
+                oldest = self._added.index(min(self._added))
+                del self._stamps[oldest], self._items[oldest], self._added[oldest]
+
+    def total(self, size: Callable[[Item], int]) -> int:
+        """The sum of ``size(item)`` over the items (e.g. their bytes)."""
+        with self._lock:
+            return sum(size(item) for item in self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stamps.clear()
+            self._items.clear()
+            self._added.clear()
 
     def nearest(self, stamp_ns: int, tolerance_ns: int) -> Item | None:
         """The item whose stamp is nearest to ``stamp_ns``, if within ``tolerance_ns``."""
@@ -64,6 +87,9 @@ class PoseHistory:
     def add(self, stamp_ns: int, pose: Pose) -> None:
         self._buffer.add(stamp_ns, pose)
 
+    def clear(self) -> None:
+        self._buffer.clear()
+
     def at(self, stamp_ns: int) -> Pose | None:
         """The pose at ``stamp_ns``: interpolated between neighbours at most ``max_gap`` apart, or the
         nearest one when the stamp is within ``max_extrapolation`` of the history's ends; else None."""
@@ -75,3 +101,74 @@ class PoseHistory:
             if neighbour and abs(neighbour[0] - stamp_ns) <= self._max_extrapolation_ns:
                 return neighbour[1]
         return None
+
+
+ACCEPT, LATE, AHEAD, JUMPED_BACK, JUMPED_FORWARD = "accept", "late", "ahead", "jumped back", "jumped forward"
+JUMP_CONFIRMATIONS = 3  # frames in a row that must agree before a time jump is followed
+
+
+@dataclass(frozen=True)
+class StampVerdict:
+    """What :meth:`StampGuard.check` decided about one stamp."""
+
+    verdict: str  # accept, late, ahead (dropped), jumped back, jumped forward (accepted: a new time line)
+    offset_s: float  # the stamp minus the stream's reference, in seconds
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict in (ACCEPT, JUMPED_BACK, JUMPED_FORWARD)
+
+
+class StampGuard:
+    """Judges one stream's stamps against its newest accepted stamp (the reference).
+
+    A stamp up to ``back_tolerance_ns`` before and ``forward_tolerance_ns`` after
+    the reference is accepted. One outside that window is dropped (late or
+    ahead) unless ``confirmations`` stamps in a row lie outside it in the same
+    direction and agree among themselves (each within the tolerances of the one
+    before): then time jumped (a bag replayed in a loop, a simulator reset, a
+    clock set), the stream follows the new time line and the caller resets what
+    it buffered. So a single far-future stamp never moves the reference, and a
+    jump back is not mistaken for a few late frames.
+    """
+
+    def __init__(
+        self, back_tolerance_ns: int, forward_tolerance_ns: int, confirmations: int = JUMP_CONFIRMATIONS
+    ) -> None:
+        self._back = back_tolerance_ns
+        self._forward = forward_tolerance_ns
+        self._confirmations = confirmations
+        self._reference: int | None = None
+        self._candidates: list[int] = []  # consecutive stamps outside the window, agreeing with each other
+
+    @property
+    def reference_ns(self) -> int | None:
+        return self._reference
+
+    def check(self, stamp_ns: int) -> StampVerdict:
+        """The verdict on the stream's next stamp (ns)."""
+        if self._reference is None:
+            self._reference = stamp_ns
+            return StampVerdict(ACCEPT, 0.0)
+        offset = stamp_ns - self._reference
+        if -self._back <= offset <= self._forward:
+            self._reference = max(self._reference, stamp_ns)
+            self._candidates.clear()
+            return StampVerdict(ACCEPT, offset / 1e9)
+        if self._candidates and not self._agrees(self._candidates[-1], stamp_ns, offset):
+            self._candidates.clear()
+        self._candidates.append(stamp_ns)
+        if len(self._candidates) < self._confirmations:
+            return StampVerdict(LATE if offset < 0 else AHEAD, offset / 1e9)
+        self._reference = max(self._candidates)
+        self._candidates.clear()
+        return StampVerdict(JUMPED_BACK if offset < 0 else JUMPED_FORWARD, offset / 1e9)
+
+    def reset(self) -> None:
+        """Forget the reference (the next stamp is accepted as the first)."""
+        self._reference = None
+        self._candidates.clear()
+
+    def _agrees(self, previous: int, stamp_ns: int, offset: int) -> bool:
+        same_side = (previous < self._reference) == (offset < 0)
+        return same_side and -self._back <= stamp_ns - previous <= self._forward

@@ -19,6 +19,7 @@ from vilasr_ros.core.errors import DataError
 from vilasr_ros.core.poses import Pose
 from vilasr_ros.core.stop import StopReason
 from vilasr_ros.geometry import EstimationResult, estimate_drawings
+from vilasr_ros.keyframes.frames import ClockMismatch
 from vilasr_ros.keyframes.store import KeyframeStore
 from vilasr_ros.query.request import ResolvedQuery
 from vilasr_ros.reasoning.engine import ReasoningEngine, ReasoningError, ReasoningResult, TurnRecord
@@ -84,6 +85,8 @@ def answer(
     _notify(on_phase, "selecting_keyframes")
     try:
         frames = list(select(query))
+    except ClockMismatch as error:
+        return finish(QueryOutcome(query, StopReason.REJECTED, str(error)))
     except DataError as error:
         return finish(QueryOutcome(query, StopReason.REJECTED, f"invalid request: {error}"))
     if not frames:
@@ -122,12 +125,12 @@ def from_store(store: KeyframeStore, now_ns: Callable[[], int] | None = None) ->
     """Select a query's keyframes from ``store`` (its cameras, count and look-back; ``now_ns`` is the clock)."""
 
     def select(query: ResolvedQuery) -> list[Frame]:
-        keyframes = store.select(
-            query.max_keyframes,
-            cameras=query.cameras or None,
-            lookback=query.lookback,
-            now=now_ns() if now_ns and query.lookback > 0 else None,
-        )
+        now = now_ns() if now_ns and query.lookback > 0 else None
+        cameras = query.cameras or None
+        keyframes = store.select(query.max_keyframes, cameras=cameras, lookback=query.lookback, now=now)
+        problem = None if keyframes or now is None else store.clock_problem(now, query.lookback, cameras)
+        if problem is not None:
+            raise ClockMismatch(problem)
         return [keyframe.frame for keyframe in keyframes]
 
     return select

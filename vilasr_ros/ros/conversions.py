@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import json
 import math
+import os
 import time
 
 from builtin_interfaces.msg import Duration, Time
@@ -226,22 +227,31 @@ def markers_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> Marker
     return MarkerArray(markers=markers)
 
 
-def diagnostics_msg(node_name: str, stats: StoreStats, cameras, stamp: Time) -> DiagnosticArray:
-    """The keyframe buffer's state as diagnostics: one status per camera (WARN when no frame arrives)."""
+def diagnostics_msg(
+    node_name: str, stats: StoreStats, cameras, stamp: Time, poses=None, rss_bytes: int | None = None
+) -> DiagnosticArray:
+    """The inputs' state as diagnostics: one status per camera (WARN when no frame arrives or messages are
+    dropped), the keyframe buffer (its bytes: what the keyframes keep alive) and the pose source's counters.
+
+    ``cameras`` are :class:`~vilasr_ros.ros.camera_input.CameraInput`; ``poses`` a pose source with
+    ``diagnostics()``; ``rss_bytes`` the process's resident memory, reported next to the buffer's.
+    """
     statuses = []
     inputs = {camera.config.name: camera for camera in cameras}
     for name, camera_stats in stats.cameras.items():
-        received = inputs[name].frames_received if name in inputs else 0
-        without_depth = inputs[name].frames_without_depth if name in inputs else 0
-        level = DiagnosticStatus.OK if camera_stats.offered else DiagnosticStatus.WARN
+        camera = inputs.get(name)
+        dropped = dict(camera.dropped) if camera is not None else {}
+        level = DiagnosticStatus.OK if camera_stats.offered and not dropped else DiagnosticStatus.WARN
         message = (
             f"{camera_stats.keyframes} keyframes, admission rate {camera_stats.admission_rate:.1%}"
             if camera_stats.offered
             else "no frames received yet"
         )
+        if dropped:
+            message += f"; {sum(dropped.values())} messages dropped"
         values = {
-            "frames received": received,
-            "frames without depth": without_depth,
+            "frames received": camera.frames_received if camera is not None else 0,
+            "frames without depth": camera.frames_without_depth if camera is not None else 0,
             "frames offered": camera_stats.offered,
             "keyframes": camera_stats.keyframes,
             "admitted": camera_stats.admitted,
@@ -249,6 +259,15 @@ def diagnostics_msg(node_name: str, stats: StoreStats, cameras, stamp: Time) -> 
             "memory MB": round(camera_stats.nbytes / 1e6, 1),
             **{f"rejected: {reason}": count for reason, count in sorted(camera_stats.rejected.items())},
         }
+        if camera is not None:
+            values.update(
+                {
+                    "pairing buffers MB": round(camera.pairing_bytes / 1e6, 1),
+                    "time jumps back": camera.time_jumps,
+                    "clock offset s": round(camera.clock_offset_s, 3),
+                    **{f"dropped: {reason}": count for reason, count in sorted(dropped.items())},
+                }
+            )
         statuses.append(
             DiagnosticStatus(
                 level=level,
@@ -259,12 +278,34 @@ def diagnostics_msg(node_name: str, stats: StoreStats, cameras, stamp: Time) -> 
             )
         )
     total = stats.total
+    buffer_values = {"keyframes": total.keyframes, "memory MB": f"{total.nbytes / 1e6:.1f}"}
+    if rss_bytes is not None:
+        buffer_values["process RSS MB"] = f"{rss_bytes / 1e6:.1f}"
     statuses.append(
         DiagnosticStatus(
             level=DiagnosticStatus.OK,
             name=f"{node_name}: keyframe buffer",
             message=f"{total.keyframes} keyframes, {total.nbytes / 1e6:.1f} MB",
-            values=[KeyValue(key="keyframes", value=str(total.keyframes)), KeyValue(key="memory MB", value=f"{total.nbytes / 1e6:.1f}")],
+            values=[KeyValue(key=key, value=str(value)) for key, value in buffer_values.items()],
         )
     )
+    counters = poses.diagnostics() if poses is not None else {}
+    if counters:
+        statuses.append(
+            DiagnosticStatus(
+                level=DiagnosticStatus.WARN,
+                name=f"{node_name}: poses",
+                message=f"{sum(counters.values())} pose failures or drops",
+                values=[KeyValue(key=key, value=str(value)) for key, value in counters.items()],
+            )
+        )
     return DiagnosticArray(header=Header(stamp=stamp), status=statuses)
+
+
+def process_rss_bytes() -> int | None:
+    """This process's resident memory in bytes (Linux /proc), None where it cannot be read."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None

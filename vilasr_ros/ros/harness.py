@@ -171,9 +171,18 @@ class CameraPublisher:
         )
         self.published = 0
 
-    def publish(self, rgb: np.ndarray, depth: np.ndarray | None, frame_id: str, base_pose: Pose | None = None) -> None:
-        """One frame now: ``rgb`` (HxWx3 uint8), ``depth`` (HxW uint16 millimetres) and the base pose in odom."""
-        stamp = self.node.get_clock().now().to_msg()
+    def publish(
+        self,
+        rgb: np.ndarray,
+        depth: np.ndarray | None,
+        frame_id: str,
+        base_pose: Pose | None = None,
+        stamp_ns: int | None = None,
+    ) -> None:
+        """One frame: ``rgb`` (HxWx3 uint8), ``depth`` (HxW uint16 millimetres) and the base pose in odom,
+        stamped now (or ``stamp_ns``: a replayed bag, a clock that jumped)."""
+        now = self.node.get_clock().now()
+        stamp = now.to_msg() if stamp_ns is None else type(now)(nanoseconds=stamp_ns).to_msg()
         if base_pose is not None and self.odom_pub is not None:
             odom = Odometry(header=Header(stamp=stamp, frame_id=base_pose.frame_id), child_frame_id="base_link")
             position, orientation = odom.pose.pose.position, odom.pose.pose.orientation

@@ -62,13 +62,14 @@ from vilasr_ros.ros.conversions import (
     estimates_msg,
     fill_result,
     markers_msg,
+    process_rss_bytes,
     rejected_result,
     request_from_msg,
     seconds_to_duration,
     turn_msg,
 )
 from vilasr_ros.ros.parameters import Settings, declare_node_parameters, read_settings, validate_parameter_change
-from vilasr_ros.ros.pose_source import PoseSource, create_pose_source
+from vilasr_ros.ros.pose_source import PoseSource, create_pose_source, estimate_problems
 from vilasr_ros.ros.transport import use_shipped_transport
 from vilasr_ros.srv import SpatialQuery
 
@@ -155,6 +156,8 @@ class VilasrNode(LifecycleNode):
             self.get_logger().error(f"configure failed: invalid parameter: {error}")
             return TransitionCallbackReturn.FAILURE
         config = self._settings.node
+        for problem in estimate_problems(config, self._settings.cameras):
+            self.get_logger().warning(f"no valid 3D estimates: {problem}")
         what = config.backend.transcript if config.backend.kind == "replay" else config.backend.model
         self._status = f"loading the {config.backend.kind} backend ({what})"
         self.get_logger().info(self._status)
@@ -185,7 +188,7 @@ class VilasrNode(LifecycleNode):
                 camera,
                 self._store,
                 self._poses,
-                config.cameras.depth_tolerance,
+                config.cameras,
                 config.frames.base_frame,
                 MutuallyExclusiveCallbackGroup(),
             )
@@ -426,7 +429,10 @@ class VilasrNode(LifecycleNode):
         if store is None:
             return
         self._diagnostics_pub.publish(
-            diagnostics_msg(self.get_fully_qualified_name(), store.stats(), self._cameras, self.get_clock().now().to_msg())
+            diagnostics_msg(
+                self.get_fully_qualified_name(), store.stats(), self._cameras, self.get_clock().now().to_msg(),
+                self._poses, process_rss_bytes(),
+            )
         )
 
 
