@@ -40,8 +40,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
@@ -386,8 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import transformers
     from transformers import AutoProcessor
 
-    from vilasr_ros.sim.tiny_model import build_tiny_qwen
     from vilasr_ros.reasoning.transformers_backend import TransformersBackend
+    from vilasr_ros.sim.tiny_model import build_tiny_qwen
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -438,6 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return False
 
     prompts: list = []
+    backend = None  # the last path's backend: generate() runs on its model with its prompts
     for name in ("graph", "dynamic", "generate", "static"):
         if name == "graph" and device.type != "cuda":
             paths[name] = {"skipped": "CUDA graphs need a CUDA device"}
@@ -445,6 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not fits(name):
             continue
         if name == "generate":
+            if backend is None:
+                paths[name] = {"skipped": "no earlier path recorded the prompts"}
+                continue
             record = run_generate(backend, prompts, args.decode_tokens)
         else:
             backend = TransformersBackend.from_loaded(model, processor, decode=name)

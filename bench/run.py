@@ -119,8 +119,8 @@ def decode_paths(repeats: int) -> dict[str, float]:
     Each turn decodes DECODE_TOKENS tokens greedily in place of the recorded one (bench/gpu.py's TimedBackend),
     then the engine goes on with the recorded tool call; the same query, repeated, per path.
     """
-    from vilasr_ros.sim.tiny_model import build_tiny_qwen
     from vilasr_ros.reasoning.transformers_backend import TransformersBackend
+    from vilasr_ros.sim.tiny_model import build_tiny_qwen
 
     frames = camera_frames(2, 336, 448)
     transcript = drawing_transcript(TURNS, len(frames), width=448, height=336)

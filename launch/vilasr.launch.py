@@ -38,7 +38,6 @@ def _is_true(context, name: str) -> bool:
         raise RuntimeError(f"launch argument {name} must be true or false, not {value!r}")
     return value == "true"
 
-from launch import LaunchDescription
 
 
 def _node(context, *args, **kwargs):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from vilasr_ros.core.question import AnswerType
 from vilasr_ros.evaluation.authors import load_authors_benchmark
 from vilasr_ros.evaluation.items import ItemError, PromptStyle
 from vilasr_ros.evaluation.load import load_items
-from vilasr_ros.core.question import AnswerType
 
 MC = "\nAnswer with the option's letter from the given choices directly."
 NUM = "\nPlease answer the question using a single word or phrase (e.g., 42 or 3.14)."

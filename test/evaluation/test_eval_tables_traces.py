@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vilasr_ros.core.question import AnswerType
 from vilasr_ros.evaluation.items import EvalItem, PromptStyle
 from vilasr_ros.evaluation.tables import aggregate, base_family, to_markdown
 from vilasr_ros.evaluation.traces import ideal_trace, random_trace
-from vilasr_ros.core.question import AnswerType
 from vilasr_ros.reasoning.protocol import parse_turn
 
 RECORDS = [

@@ -15,6 +15,7 @@ image, the last same-label item of a call wins). See
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import math
 from dataclasses import dataclass, field
@@ -139,10 +140,8 @@ def parse_json(text: str) -> list[str]:
 def parse_bbox_and_movement(text: str) -> tuple[list[dict], list[dict]]:
     parsed = []
     for block in parse_json(text):
-        try:
+        with contextlib.suppress(ValueError, SyntaxError):
             parsed.append(ast.literal_eval(block))
-        except (ValueError, SyntaxError):
-            pass
     boxes, lines = [], []
     for item_list in parsed:
         for item in item_list:

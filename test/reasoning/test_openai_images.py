@@ -33,7 +33,7 @@ STREAM = [
 class Handler(BaseHTTPRequestHandler):
     bodies: list[dict] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.bodies.append(body)
         if body["model"] == "one-image-only":

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from reference_loop import fetch_image, plot_bounding_boxes, run_reference
+
 from vilasr_ros.cli import main
 
 PROBLEM_TYPES = {"multiple_choice": "multiple choice", "numeric": "numerical", "free_form": "free-form"}

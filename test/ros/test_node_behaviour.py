@@ -7,6 +7,7 @@ import json
 import random
 import threading
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -49,7 +50,7 @@ def spin_for(ros_node, seconds: float) -> None:
 
 
 def rss_mb(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS")

@@ -55,6 +55,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from vilasr_ros.core.camera import Frame
+from vilasr_ros.core.errors import DataError
 from vilasr_ros.evaluation.items import (
     EvalItem,
     ItemError,
@@ -63,8 +65,6 @@ from vilasr_ros.evaluation.items import (
 )
 from vilasr_ros.evaluation.questions import FAMILIES, GENERATORS, Question, SceneFacts
 from vilasr_ros.io.keyframe_folder import read_keyframes, write_keyframes
-from vilasr_ros.core.camera import Frame
-from vilasr_ros.core.errors import DataError
 from vilasr_ros.reasoning.images import smart_resize
 from vilasr_ros.sim import rooms
 from vilasr_ros.sim.rooms import BOX, CYLINDER, RoomObject

@@ -12,8 +12,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from vilasr_ros.evaluation import scoring
 from vilasr_ros.core.question import AnswerType
+from vilasr_ros.evaluation import scoring
 
 
 class ItemError(ValueError):

@@ -14,7 +14,6 @@ from vilasr_ros.core.conversation import ConversationImage
 from vilasr_ros.geometry import OBJECT, EstimationResult, SpatialEstimate
 from vilasr_ros.reasoning.engine import ReasoningResult
 
-
 MODEL_IMAGE_DIR = "model_images"
 
 

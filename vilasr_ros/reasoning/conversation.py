@@ -14,8 +14,9 @@ OpenAI-compatible server renders the same messages with the same template.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence, TypeVar
+from typing import TypeVar
 
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"

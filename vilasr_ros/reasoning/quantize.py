@@ -60,7 +60,7 @@ def apply_torchao(model: Any, scheme: str) -> None:
                 group_size=INT4_GROUP_SIZE, int4_packing_format="tile_packed_to_4d"
             )
         quantization.quantize_(model, config, filter_fn=_is_language_linear)
-    except Exception as error:  # noqa: BLE001 - an incompatible torchao/torch pair fails here, not mid-query
+    except Exception as error:
         raise BackendError(
             f"backend.quantization={scheme}: torchao could not quantize the model ({type(error).__name__}: {error}); "
             f"install a torchao release built for torch {torch.__version__}"

@@ -204,7 +204,7 @@ class StaticDecoder:
             # thread_local: other threads of the process (ROS executors) may use CUDA while this one captures
             with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 logits = self._forward()
-        except Exception as error:  # noqa: BLE001 - a model or platform that cannot be captured decodes eagerly
+        except Exception as error:
             self.graph_error = f"{type(error).__name__}: {error}"
             logger.warning("CUDA graph capture of the decode step failed; decoding without it: %s", self.graph_error)
             torch.cuda.synchronize()

@@ -38,7 +38,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoProcessor, BitsAndBytesConfig, DynamicCache, Qwen2_5_VLForConditionalGeneration, StaticCache
+from transformers import (
+    AutoProcessor,
+    BitsAndBytesConfig,
+    DynamicCache,
+    Qwen2_5_VLForConditionalGeneration,
+    StaticCache,
+)
 
 from vilasr_ros.config import BackendConfig
 from vilasr_ros.reasoning import quantize

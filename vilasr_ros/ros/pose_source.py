@@ -29,8 +29,8 @@ from vilasr_ros.config import CameraConfig, NodeConfig, PoseConfig
 from vilasr_ros.core.errors import DataError
 from vilasr_ros.core.poses import Pose
 from vilasr_ros.io import messages
-from vilasr_ros.ros.qos import overridable
 from vilasr_ros.keyframes.pairing import TopicPoses
+from vilasr_ros.ros.qos import overridable
 
 WARN_PERIOD_S = 5.0
 
