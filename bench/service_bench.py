@@ -132,22 +132,11 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 def start_node(directory: Path, namespace: str):
     """``vilasr-ros node`` with the replay backend, its log in ``directory/node.log``."""
-    from vilasr_ros.ros.harness import NodeProcess
+    from vilasr_ros.ros.harness import NodeProcess, replay_camera_parameters
 
     script = directory / "transcript.json"
     script.write_text(json.dumps(transcript()))
-    parameters = [
-        "backend.kind:=replay",
-        f"backend.transcript:={script}",
-        "cameras.names:=[front]",
-        "cameras.front.image_topic:=front/image_raw",
-        "cameras.front.depth_topic:=front/depth",
-        "cameras.front.camera_info_topic:=front/camera_info",
-        "pose.source:=none",
-        "keyframes.min_interval:=0.05",
-        "keyframes.min_novelty:=0.05",
-        f"query.queue_size:={QUEUE_SIZE}",
-    ]
+    parameters = [*replay_camera_parameters(script), f"query.queue_size:={QUEUE_SIZE}"]
     return NodeProcess(namespace, directory / "node.log", parameters=parameters)
 
 
@@ -549,15 +538,9 @@ def transport(settings: str, hz: float = TRANSPORT_HZ, seconds: float = TRANSPOR
 
 
 def client_spin(node, seconds: float) -> None:
-    from rclpy.executors import SingleThreadedExecutor
+    from vilasr_ros.ros.harness import spin_for
 
-    executor = SingleThreadedExecutor(context=node.context)
-    executor.add_node(node)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.1)
-    executor.remove_node(node)
-    executor.shutdown()
+    spin_for(node, seconds)
 
 
 def camera_main(args: argparse.Namespace) -> int:

@@ -29,18 +29,7 @@ def start_node(namespace: str, tmp_path: Path, *overrides: str) -> NodeProcess:
     """The node with the replay backend and camera 'front' (no pose); ``overrides`` are more ``name:=value``."""
     transcript = tmp_path / "transcript.json"
     transcript.write_text(json.dumps(TRANSCRIPT))
-    parameters = [
-        "backend.kind:=replay",
-        f"backend.transcript:={transcript}",
-        "cameras.names:=[front]",
-        "cameras.front.image_topic:=front/image_raw",
-        "cameras.front.depth_topic:=front/depth",
-        "cameras.front.camera_info_topic:=front/camera_info",
-        "pose.source:=none",
-        "keyframes.min_interval:=0.05",
-        "keyframes.min_novelty:=0.05",
-        *overrides,
-    ]
+    parameters = [*harness.replay_camera_parameters(transcript), *overrides]
     return NodeProcess(namespace, tmp_path / f"node_{time.monotonic_ns()}.log", parameters=parameters)
 
 

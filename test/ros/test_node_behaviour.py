@@ -27,6 +27,7 @@ from std_msgs.msg import Header
 
 from vilasr_ros.action import SpatialQuery as SpatialQueryAction
 from vilasr_ros.ros.client import build_request, call_query
+from vilasr_ros.ros.harness import spin_for
 from vilasr_ros.srv import SpatialQuery
 
 pytestmark = pytest.mark.ros
@@ -38,15 +39,6 @@ def write_script(tmp_path) -> str:
     path = tmp_path / "script.json"
     path.write_text(json.dumps({"by_question": {BROKEN: TRANSCRIPT[:1]}, "default": TRANSCRIPT}))
     return str(path)
-
-
-def spin_for(ros_node, seconds: float) -> None:
-    executor = SingleThreadedExecutor(context=ros_node.context)
-    executor.add_node(ros_node)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
-    executor.remove_node(ros_node)
 
 
 def rss_mb(pid: int) -> float:

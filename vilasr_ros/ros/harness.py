@@ -106,6 +106,34 @@ class NodeProcess:
         return self._exit_code
 
 
+def replay_camera_parameters(transcript: Path) -> list[str]:
+    """``name:=value`` overrides for a node replaying ``transcript`` with one camera 'front' on
+    ``front/image_raw``, ``front/depth`` and ``front/camera_info`` (relative to its namespace), no poses,
+    and keyframes admitted quickly (what the tests and benchmarks feed with :class:`CameraPublisher`)."""
+    return [
+        "backend.kind:=replay",
+        f"backend.transcript:={transcript}",
+        "cameras.names:=[front]",
+        "cameras.front.image_topic:=front/image_raw",
+        "cameras.front.depth_topic:=front/depth",
+        "cameras.front.camera_info_topic:=front/camera_info",
+        "pose.source:=none",
+        "keyframes.min_interval:=0.05",
+        "keyframes.min_novelty:=0.05",
+    ]
+
+
+def spin_for(ros_node: Node, seconds: float) -> None:
+    """Handle ``ros_node``'s callbacks for ``seconds``."""
+    executor = SingleThreadedExecutor(context=ros_node.context)
+    executor.add_node(ros_node)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.05)
+    executor.remove_node(ros_node)
+    executor.shutdown()
+
+
 def wait_until_active(ros_node: Node, node_name: str, timeout: float) -> float:
     """Wait until ``node_name`` reports the active lifecycle state; returns the seconds it took.
 
