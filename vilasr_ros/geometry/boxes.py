@@ -24,8 +24,9 @@ it, or no view has the lower part in sight), else that lowest point.
 
 Uncertainty: the centre's covariance adds, per box axis, each side's
 variance (one depth reading's noise at the range of the view that set the
-side, plus a percentile's sampling error over that view's n points,
-``extent^2 p (1 - p) / n``), a quarter of the two sides' sum per axis, and
+side, the quantisation of its sample spacing, a percentile's sampling error over that view's n points,
+``extent^2 p (1 - p) / n``, and a model error of 3 % of the extent divided
+by the number of views), a quarter of the two sides' sum per axis, and
 the scatter of the views' own box centres (each view's extents along the
 fused axes) about the fused centre divided by the number of views. It grows
 with range, with fewer points and with disagreeing views.
@@ -49,6 +50,7 @@ FINE_YAW_STEP = math.radians(0.5)
 MIN_POINTS = 20  # fewer points than this make no box
 MIN_VIEW_POINTS = 10  # a view with fewer points is left out
 MIN_CLOSENESS = 0.01  # metres: the yaw search treats points nearer than this to a side as on it
+SHAPE_FRACTION = 0.03  # a side's model error (a real object is no perfect box, a far side is seen edge-on), per view
 FLOOR_SIGMA = 0.01  # metres, 1-sigma of a bottom taken from the floor estimate
 
 
@@ -149,7 +151,13 @@ def fit_object_box(
     # Each side's variance: one reading's noise and a percentile's sampling error, from the view that set it.
     counts = np.array([len(view.points) for view in seen], dtype=np.float64)
     share = EXTENT_PERCENTILE / 100.0 * (1.0 - EXTENT_PERCENTILE / 100.0)
-    view_variance = settings.range_sigma(np.array(ranges))[:, None] ** 2 + size[None, :] ** 2 * share / counts[:, None]
+    spacing = np.array([view.sample_spacing for view in seen])
+    view_variance = (
+        settings.range_sigma(np.array(ranges))[:, None] ** 2
+        + spacing[:, None] ** 2 / 12.0
+        + size[None, :] ** 2 * share / counts[:, None]
+        + (SHAPE_FRACTION * size[None, :]) ** 2 / len(seen)
+    )
     axes = np.arange(3)
     low_variance = view_variance[lows.argmin(axis=0), axes]
     high_variance = view_variance[highs.argmax(axis=0), axes]

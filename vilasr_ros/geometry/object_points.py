@@ -46,6 +46,7 @@ RayFunction = Callable[[np.ndarray], np.ndarray]
 FLOOR_BIN = 0.02  # metres, histogram bin of the floor search
 FLOOR_SAMPLES = 4000  # depth pixels read per view to find the floor
 MIN_FLOOR_SHARE = 0.03  # a horizontal plane needs this share of the samples to be the floor
+_CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
 EXTENT_PERCENTILE = 10  # a surface's extent towards a side: this percentile of its rows' (columns') reach
 
 
@@ -116,8 +117,9 @@ class ObjectSettings:
     depth_noise: float = 0.003  # plus this, metres (quantisation, calibration)
     max_samples: int = 3000  # samples read per view inside the box (a regular sub-grid)
     median_radius: int = 2  # each sample is the median of (2 r + 1)^2 depth pixels
-    edge_gap: float = 0.04  # neighbours whose depths differ by more than this fraction of the depth ...
-    min_edge_gap: float = 0.04  # ... or these metres, whichever is larger, lie on different surfaces
+    edge_gap: float = 0.02  # neighbours whose depths differ by more than this fraction of the depth ...
+    min_edge_gap: float = 0.03  # ... or these metres, whichever is larger, ...
+    slope_factor: float = 1.5  # ... plus this many times the smaller neighbouring step lie on different surfaces
     floor_margin: float = 0.03  # metres: points less than max(this, 2 sigma_z) above the floor belong to it
     side_tolerance: float = 0.15  # fraction of the box's width / height a surface's extent may fall short by
     min_surface: float = 0.03  # fraction of the box's non-floor samples a surface needs to be considered
@@ -131,8 +133,10 @@ class ObjectSettings:
             raise GeometryError("max_samples and max_fit_points must be at least 16")
         if self.median_radius not in (0, 1, 2):
             raise GeometryError(f"median_radius must be 0, 1 or 2 (OpenCV's float median), got {self.median_radius}")
-        if min(self.range_noise, self.depth_noise, self.edge_gap, self.min_edge_gap, self.floor_margin) < 0:
-            raise GeometryError("noise, edge gaps and floor margin must be non-negative")
+        if min(self.range_noise, self.depth_noise, self.edge_gap, self.min_edge_gap, self.slope_factor) < 0:
+            raise GeometryError("noise, edge gaps and slope factor must be non-negative")
+        if self.floor_margin < 0 or self.stand_tolerance < 0:
+            raise GeometryError("floor margin and stand tolerance must be non-negative")
 
     def range_sigma(self, ranges: np.ndarray | float) -> np.ndarray:
         """1-sigma noise of a single depth reading along its ray, metres."""
@@ -153,6 +157,7 @@ class ObjectPoints:
     bottom_hidden: bool  # the object's lower part is out of view or behind something nearer
     occluded_fraction: float  # share of the box's samples covered by surfaces in front of the object
     floor_fraction: float  # share of the box's samples on the floor
+    sample_spacing: float = 0.0  # metres between neighbouring samples at the points' median range
     note: str = ""  # why there are no points, empty otherwise
     box_px: tuple[float, float, float, float] = field(default=(0.0, 0.0, 0.0, 0.0))  # as drawn, clipped
 
@@ -188,6 +193,7 @@ def object_points(
         return _empty(view, clipped, "the box covers no depth pixel")
     pixel_x, pixel_y, depth = grid
     shape = depth.shape
+    pixel_step = (pixel_x[1] - pixel_x[0]) if len(pixel_x) > 1 else width / view.depth_m.shape[1]
     rays = view.grid_rays(pixel_x, pixel_y)
     depth = depth.ravel()
     if view.to_rays is not None:
@@ -213,7 +219,7 @@ def object_points(
     chosen = surfaces.choose()
     if chosen is None:
         return _empty(view, clipped, "no surface in the box is large enough", floor_fraction)
-    selected = np.flatnonzero(surfaces.labels.ravel() == chosen)
+    selected = np.flatnonzero(surfaces.with_rim(chosen).ravel())
     chosen_depth, chosen_rays = depth[selected], rays[selected]
     optical = np.column_stack([chosen_rays * chosen_depth[:, None], chosen_depth])
     rows, columns = np.divmod(selected, shape[1])
@@ -226,6 +232,7 @@ def object_points(
         bottom_hidden=bool(surfaces.bottom_hidden(chosen) or out_of_view),
         occluded_fraction=surfaces.nearer_area(chosen) / valid,
         floor_fraction=floor_fraction,
+        sample_spacing=float(np.median(ranges[selected])) * pixel_step / view.k[0, 0],
         box_px=clipped,
     )
 
@@ -339,12 +346,15 @@ class _Surfaces:
         solid = ~np.isnan(depth)
         edge = np.zeros_like(solid)
         with np.errstate(invalid="ignore"):
-            across = self._jump(depth[:, 1:], depth[:, :-1])
-            down = self._jump(depth[1:], depth[:-1])
+            across = self._jumps(depth)
+            down = self._jumps(depth.T).T
         edge[:, 1:] |= across
         edge[:, :-1] |= across
         edge[1:] |= down
         edge[:-1] |= down
+        # A band one sample wider than the jumps' ends, so that noise cannot leave a gap in a silhouette.
+        edge = cv2.dilate(edge.view(np.uint8), _CROSS).view(bool)
+        self.solid = solid
         self.usable = solid & ~edge  # on a surface: neither floor, hole nor an edge between surfaces
         count, labels, stats, _ = cv2.connectedComponentsWithStats(self.usable.view(np.uint8), connectivity=4)
         self.labels = labels
@@ -359,8 +369,36 @@ class _Surfaces:
         self.means = dict(zip(self.order, (float(m) for m in means[order])))
         self.occluded: dict[int, float] = {}
 
-    def _jump(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.abs(a - b) > np.maximum(self.settings.min_edge_gap, self.settings.edge_gap * np.fmin(a, b))
+    def with_rim(self, label: int) -> np.ndarray:
+        """The surface's samples plus the edge-band samples next to it that continue it (no jump to it)."""
+        mask = self.labels == label
+        depth = np.where(mask, self.depth, np.nan)
+        rim = np.zeros_like(mask)
+        band = self.solid & ~self.usable
+        with np.errstate(invalid="ignore"):
+            for shift, axis in ((1, 0), (-1, 0), (1, 1), (-1, 1)):
+                neighbour = np.roll(depth, shift, axis=axis)
+                if shift == 1:
+                    (neighbour[0] if axis == 0 else neighbour[:, 0])[...] = np.nan
+                else:
+                    (neighbour[-1] if axis == 0 else neighbour[:, -1])[...] = np.nan
+                rim |= band & (np.abs(self.depth - neighbour) <= self._gap(neighbour))
+        return mask | rim
+
+    def _jumps(self, depth: np.ndarray) -> np.ndarray:
+        """Which steps between neighbours along each row are depth jumps (rows, columns - 1).
+
+        A step is a jump when it exceeds the edge gap plus ``slope_factor``
+        times the smaller of the two neighbouring steps: a surface seen at a
+        grazing angle steps steadily and stays whole, a fold between two faces
+        changes the step gradually, an object's silhouette against what lies
+        behind it steps abruptly.
+        """
+        steps = np.abs(depth[:, 1:] - depth[:, :-1])
+        padded = np.pad(steps, ((0, 0), (1, 1)), constant_values=np.nan)
+        neighbour = np.minimum(np.nan_to_num(padded[:, :-2]), np.nan_to_num(padded[:, 2:]))
+        gap = self._gap(np.fmin(depth[:, 1:], depth[:, :-1]))
+        return steps > gap + self.settings.slope_factor * neighbour
 
     def _gap(self, depth: np.ndarray | float) -> np.ndarray | float:
         return np.maximum(self.settings.min_edge_gap, self.settings.edge_gap * depth)

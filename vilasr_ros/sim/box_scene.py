@@ -4,7 +4,7 @@ For tests and benchmarks of the object-box geometry: the ``map`` frame is
 REP 103 (z up), the floor is ``z = floor_z``, the room's four walls are
 vertical planes, and every object is a cuboid turned about z (centre, size
 ``(length, width, height)`` along its own x, y, z, yaw). A camera's depth image
-is exact (each pixel's ray against every surface), then optionally corrupted
+is exact (each pixel's ray against every surface, nearest hit), then optionally corrupted
 with range noise proportional to the range and random holes (NaN). The box
 the model would draw around an object is the bounding box of its eight
 projected corners, clipped to the image.
@@ -97,11 +97,16 @@ class Camera:
 
 @dataclass(frozen=True)
 class Room:
-    """A floor, four walls (``x`` and ``y`` within ``half_extent`` of the origin) and the boxes in it."""
+    """A floor at ``floor_z``, four walls (at ``x_range`` and ``y_range``) and the boxes in it."""
 
     cuboids: tuple[Cuboid, ...]
-    half_extent: float = 6.0
+    x_range: tuple[float, float] = (-6.0, 6.0)
+    y_range: tuple[float, float] = (-6.0, 6.0)
     floor_z: float = 0.0
+
+    def without(self, label: str) -> Room:
+        """The same room without the box called ``label``."""
+        return Room(tuple(c for c in self.cuboids if c.label != label), self.x_range, self.y_range, self.floor_z)
 
     def depth(self, camera: Camera) -> np.ndarray:
         """Exact depth (metres along the optical axis) of every pixel, (H, W) float32; inf where nothing is hit."""
@@ -110,9 +115,8 @@ class Room:
         origin = camera.position
         depth = np.full(len(rays), np.inf)
         with np.errstate(divide="ignore", invalid="ignore"):
-            for axis, value in ((2, self.floor_z),) + tuple(
-                (axis, sign * self.half_extent) for axis in (0, 1) for sign in (-1.0, 1.0)
-            ):
+            planes = ((2, self.floor_z), *((0, x) for x in self.x_range), *((1, y) for y in self.y_range))
+            for axis, value in planes:
                 t = (value - origin[axis]) / directions[:, axis]
                 depth = np.where((t > 0) & (t < depth), t, depth)
             for cuboid in self.cuboids:
