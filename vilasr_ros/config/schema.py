@@ -256,6 +256,12 @@ class GeometryConfig:
         "estimate; farther views stay separate estimates with that label.",
     )
 
+    approach_standoff: float = _param(
+        0.6,
+        "Metres between an object's box and the approach pose published for it (where a robot stops in "
+        "front of the object, facing it, on the side the cameras saw).",
+    )
+
     def __post_init__(self) -> None:
         _check_number("geometry.min_depth", self.min_depth, minimum=0.0)
         _check_number("geometry.max_depth", self.max_depth, minimum=self.min_depth, exclusive=True)
@@ -268,6 +274,7 @@ class GeometryConfig:
         if not (math.isfinite(self.endpoint_radius) and 0.0 < self.endpoint_radius <= 0.5):
             raise ConfigError(f"geometry.endpoint_radius must be in (0, 0.5], got {self.endpoint_radius}")
         _check_number("geometry.fusion_radius", self.fusion_radius, minimum=0.0, exclusive=True)
+        _check_number("geometry.approach_standoff", self.approach_standoff, minimum=0.0)
 
 
 POSE_SOURCES = ("auto", "tf", "odometry", "pose", "none")

@@ -48,6 +48,15 @@ class SpatialEstimate:
     elevation with a NaN range. ``stddev`` is the 1-sigma position
     uncertainty per axis, metres (sqrt of the covariance trace / 3). Unused
     pixel arrays (``segment_px`` of an object, ``bbox_px`` of a path) are zeros.
+
+    Objects with depth and a pose also get the object itself as a
+    gravity-aligned box in the target frame (``has_box``): ``box_center``,
+    ``box_size`` (length along the box's own x axis >= width, height; metres),
+    ``box_yaw`` (radians about the target frame's z, in (-pi/2, pi/2]),
+    ``box_covariance`` (the centre's 3x3 covariance, row-major, m^2),
+    ``on_floor`` (its bottom is the supporting plane) and ``approach``: where a
+    robot stops in front of it (x, y, z on the floor, yaw facing the box), on the
+    side the cameras saw it from, ``geometry.approach_standoff`` from the box.
     """
 
     label: str
@@ -75,19 +84,37 @@ class SpatialEstimate:
     stddev: float = math.nan
     num_views: int = 1
     note: str = ""  # why the estimate is degraded (no depth, no pose, clamped box, ...), empty when it is not
+    box_center: Vector3 = UNKNOWN_3D
+    box_size: Vector3 = UNKNOWN_3D
+    box_yaw: float = math.nan
+    box_covariance: tuple[float, ...] = ()  # 9 values, row-major, when has_box
+    on_floor: bool = False
+    approach: tuple[float, float, float, float] = (math.nan,) * 4  # x, y, z, yaw in frame_id
+
+    @property
+    def has_box(self) -> bool:
+        return len(self.box_covariance) == 9
 
 
 @dataclass(frozen=True)
 class ObjectDistance:
-    """Centre-to-centre distance between two estimated objects, metres, with its 1-sigma uncertainty."""
+    """How far apart two estimated objects are, metres, with 1-sigma uncertainties.
+
+    ``distance`` is centre to centre: between the boxes' centres when both have
+    a box, else between their positions (visible surfaces). ``gap`` is the
+    closest distance between the two boxes (0 when they touch or overlap; NaN
+    without boxes): what a robot passing between them has.
+    """
 
     label_a: str
     label_b: str
     index_a: int  # position of the first object in EstimationResult.estimates
     index_b: int
     distance: float
-    stddev: float  # sqrt(stddev_a^2 + stddev_b^2)
+    stddev: float
     frame_id: str  # the frame both positions are in
+    gap: float = math.nan
+    gap_stddev: float = math.nan
 
 
 @dataclass(frozen=True)

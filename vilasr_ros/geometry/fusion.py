@@ -15,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from vilasr_ros.geometry.boxes import ObjectBox, box_distance
 from vilasr_ros.geometry.depth import MAD_TO_SIGMA
 from vilasr_ros.geometry.estimates import OBJECT, PATH, ObjectDistance, SpatialEstimate
 from vilasr_ros.geometry.transforms import Polar
@@ -36,30 +37,42 @@ def fuse_views(views: Sequence[SpatialEstimate], fusion_radius: float, measure: 
     that are not ``valid_3d`` do not enter the fusion of a label that has
     ``valid_3d`` views.
     """
+    return [fused for fused, _ in fuse_clusters(views, fusion_radius, measure)]
+
+
+def fuse_clusters(
+    views: Sequence[SpatialEstimate], fusion_radius: float, measure: Measure
+) -> list[tuple[SpatialEstimate, list[SpatialEstimate]]]:
+    """:func:`fuse_views`, each fused estimate with the views it was fused from."""
     groups: dict[tuple[str, str], list[SpatialEstimate]] = {}
     for view in views:
         groups.setdefault((view.label, view.kind), []).append(view)
-    fused: list[SpatialEstimate] = []
+    fused: list[tuple[SpatialEstimate, list[SpatialEstimate]]] = []
     for group in groups.values():
         in_target = [view for view in group if view.valid_3d]
         if not in_target:
             best = max(group, key=lambda view: (view.has_depth, view.image_index))
-            fused.extend(view for view in group if view.image_index == best.image_index)
+            fused.extend((view, [view]) for view in group if view.image_index == best.image_index)
             continue
         for cluster in _clusters(in_target, fusion_radius):
-            fused.append(cluster[0] if len(cluster) == 1 else _fuse(cluster, measure))
+            fused.append((cluster[0] if len(cluster) == 1 else _fuse(cluster, measure), cluster))
     return fused
 
 
-def object_distances(estimates: Sequence[SpatialEstimate]) -> list[ObjectDistance]:
-    """Centre-to-centre distances between every two objects whose positions are comparable, among the
-    first :data:`MAX_DISTANCE_OBJECTS` objects with depth (in estimate order): at most
+def object_distances(
+    estimates: Sequence[SpatialEstimate], boxes: Mapping[int, ObjectBox] | None = None
+) -> list[ObjectDistance]:
+    """Distances between every two objects whose positions are comparable, among the first
+    :data:`MAX_DISTANCE_OBJECTS` objects with depth (in estimate order): at most
     ``32 * 31 / 2 = 496`` pairs, so a response stays small whatever the model drew.
 
     Comparable: both ``valid_3d`` (same target frame), or both from the same
-    keyframe with depth (camera frame). The uncertainty is
+    keyframe with depth (camera frame). When both have a box (``boxes``, by
+    estimate index) the distance is between the box centres and the gap between
+    the boxes is given; else between the positions, with uncertainty
     ``sqrt(stddev_a^2 + stddev_b^2)``.
     """
+    boxes = boxes or {}
     objects = [(index, e) for index, e in enumerate(estimates) if e.kind == OBJECT and e.has_depth]
     objects = objects[:MAX_DISTANCE_OBJECTS]
     distances = []
@@ -67,6 +80,15 @@ def object_distances(estimates: Sequence[SpatialEstimate]) -> list[ObjectDistanc
         same_frame = a.valid_3d and b.valid_3d and a.frame_id == b.frame_id
         same_keyframe = not (a.valid_3d or b.valid_3d) and a.source_index == b.source_index
         if not (same_frame or same_keyframe):
+            continue
+        if index_a in boxes and index_b in boxes:
+            between = box_distance(boxes[index_a], boxes[index_b])
+            distances.append(
+                ObjectDistance(
+                    a.label, b.label, index_a, index_b, between.centre, between.stddev, a.frame_id,
+                    between.gap, between.gap_stddev,
+                )
+            )
             continue
         distance = float(np.linalg.norm(np.subtract(a.position, b.position)))
         stddev = math.hypot(a.stddev, b.stddev)

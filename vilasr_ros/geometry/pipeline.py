@@ -15,7 +15,7 @@ from vilasr_ros.core.poses import Pose, RigidTransform
 from vilasr_ros.geometry.depth import DepthRange
 from vilasr_ros.geometry.errors import GeometryError
 from vilasr_ros.geometry.estimates import OBJECT, PATH, EstimationResult, SkippedDrawing, SpatialEstimate
-from vilasr_ros.geometry.fusion import fuse_views, object_distances
+from vilasr_ros.geometry.fusion import fuse_clusters, object_distances
 from vilasr_ros.geometry.lifting import (
     KeyframeView,
     LiftingSettings,
@@ -24,6 +24,8 @@ from vilasr_ros.geometry.lifting import (
     keyframe_problem,
     prepare_keyframe,
 )
+from vilasr_ros.geometry.object_points import ObjectSettings
+from vilasr_ros.geometry.objects import object_boxes
 from vilasr_ros.geometry.transforms import Polar, polar_optical, polar_rep103
 
 
@@ -78,8 +80,10 @@ def estimate_drawings(
         assert isinstance(keyframe, KeyframeView) and keyframe.camera_to_target is not None  # fused views are valid_3d
         return polar_optical(keyframe.camera_to_target.inverse().apply(position), representative.camera_frame_id)
 
-    estimates = fuse_views(views, config.fusion_radius, measure)
-    return EstimationResult(estimates, views, object_distances(estimates), skipped)
+    fused = fuse_clusters(views, config.fusion_radius, measure)
+    object_settings = ObjectSettings(min_depth=config.min_depth, max_depth=config.max_depth)
+    estimates, boxes = object_boxes(fused, keyframes, object_settings, config.approach_standoff)
+    return EstimationResult(estimates, views, object_distances(estimates, boxes), skipped)
 
 
 def final_drawings(images: Sequence[ConversationImage]) -> list[tuple[ConversationImage, Box | Line]]:

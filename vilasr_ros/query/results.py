@@ -69,7 +69,14 @@ def result_document(result: ReasoningResult, question: str, estimates: Estimatio
         "work": dict(result.work),
         "estimates": [_estimate_entry(estimate) for estimate in estimates.estimates] if estimates else [],
         "distances": [
-            {"labels": [d.label_a, d.label_b], "distance": _finite(d.distance), "stddev": _finite(d.stddev), "frame_id": d.frame_id}
+            {
+                "labels": [d.label_a, d.label_b],
+                "distance": _finite(d.distance),
+                "stddev": _finite(d.stddev),
+                "gap": _finite(d.gap),
+                "gap_stddev": _finite(d.gap_stddev),
+                "frame_id": d.frame_id,
+            }
             for d in estimates.distances
         ]
         if estimates
@@ -112,6 +119,21 @@ def _estimate_entry(estimate: SpatialEstimate) -> dict[str, Any]:
             "note": estimate.note,
         }
     )
+    if estimate.has_box:
+        covariance = estimate.box_covariance
+        entry.update(
+            {
+                "box_center": [_finite(v) for v in estimate.box_center],
+                "box_size": [_finite(v) for v in estimate.box_size],
+                "box_yaw": _finite(estimate.box_yaw),
+                "box_covariance": [[_finite(v) for v in covariance[row * 3 : row * 3 + 3]] for row in range(3)],
+                "on_floor": estimate.on_floor,
+                "approach_pose": {
+                    "position": [_finite(v) for v in estimate.approach[:3]],
+                    "yaw": _finite(estimate.approach[3]),
+                },
+            }
+        )
     return entry
 
 

@@ -10,7 +10,7 @@ import time
 
 from builtin_interfaces.msg import Duration, Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point, Vector3
+from geometry_msgs.msg import Point, Pose, Vector3
 from sensor_msgs.msg import Image
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
@@ -141,7 +141,20 @@ def estimate_msg(estimate: SpatialEstimate) -> SpatialEstimateMsg:
         stddev=float(estimate.stddev),
         num_views=estimate.num_views,
         note=estimate.note,
+        has_box=estimate.has_box,
+        box_pose=_pose(estimate.box_center, estimate.box_yaw),
+        box_size=Vector3(x=estimate.box_size[0], y=estimate.box_size[1], z=estimate.box_size[2]),
+        box_covariance=list(estimate.box_covariance) if estimate.has_box else [math.nan] * 9,
+        on_floor=estimate.on_floor,
+        approach_pose=_pose(estimate.approach[:3], estimate.approach[3]),
     )
+
+
+def _pose(position, yaw: float) -> Pose:
+    """A pose at ``position`` turned ``yaw`` about z (NaN stays NaN: no box)."""
+    pose = Pose(position=Point(x=float(position[0]), y=float(position[1]), z=float(position[2])))
+    pose.orientation.z, pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+    return pose
 
 
 def estimates_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> SpatialEstimateArray:
@@ -156,7 +169,7 @@ def estimates_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> Spat
         array.distances = [
             ObjectDistance(
                 label_a=d.label_a, label_b=d.label_b, index_a=d.index_a, index_b=d.index_b,
-                distance=float(d.distance), stddev=float(d.stddev),
+                distance=float(d.distance), stddev=float(d.stddev), gap=float(d.gap), gap_stddev=float(d.gap_stddev),
             )
             for d in outcome.estimates.distances
         ]
@@ -191,7 +204,8 @@ _PALETTE = [(1.0, 0.0, 0.0), (0.0, 0.5, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 0.0), 
 
 
 def markers_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> MarkerArray:
-    """RViz markers for the query's 3D estimates: a sphere and a label per object, a line strip per path.
+    """RViz markers for the query's 3D estimates: per object a cube of its box's size and yaw (a sphere at
+    the visible surface when it has no box) and a label; a line strip per path.
 
     Namespaced by query id; a DELETEALL first replaces the previous query's markers.
     """
@@ -203,9 +217,18 @@ def markers_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> Marker
         colour = ColorRGBA(r=r, g=g, b=b, a=0.9)
         header = Header(frame_id=estimate.frame_id or target_frame, stamp=stamp)
         start = Point(x=estimate.position[0], y=estimate.position[1], z=estimate.position[2])
-        if estimate.kind == OBJECT:
-            diameter = max(0.1, min(1.0, float(max(estimate.size[0], estimate.size[1]) if math.isfinite(estimate.size[0]) else 0.2)))
-            sphere = Marker(header=header, ns=namespace, id=2 * number, type=Marker.SPHERE, action=Marker.ADD, color=colour)
+        if estimate.kind == OBJECT and estimate.has_box:
+            cube = Marker(header=header, ns=namespace, id=2 * number, type=Marker.CUBE, action=Marker.ADD)
+            cube.color = ColorRGBA(r=r, g=g, b=b, a=0.5)
+            cube.pose = _pose(estimate.box_center, estimate.box_yaw)
+            cube.scale = Vector3(x=estimate.box_size[0], y=estimate.box_size[1], z=estimate.box_size[2])
+            markers.append(cube)
+            start = Point(x=estimate.box_center[0], y=estimate.box_center[1], z=estimate.box_center[2] + estimate.box_size[2] / 2)
+        elif estimate.kind == OBJECT:
+            size = float(max(estimate.size[0], estimate.size[1])) if math.isfinite(estimate.size[0]) else 0.2
+            diameter = max(0.1, min(1.0, size))
+            sphere = Marker(header=header, ns=namespace, id=2 * number, type=Marker.SPHERE, action=Marker.ADD)
+            sphere.color = colour
             sphere.pose.position = start
             sphere.pose.orientation.w = 1.0
             sphere.scale = Vector3(x=diameter, y=diameter, z=diameter)

@@ -37,6 +37,7 @@ def print_result(result, question: str) -> list:
     seconds = result.latency.sec + result.latency.nanosec / 1e9
     print(f"A: {result.answer}{choice}{value}   [{result.turns_used} turns, {seconds:.2f} s]")
     print(f"   {'estimate':<18}{'position (odom, m)':<24}{'true surface point':<24}{'error':>8}   bearing from robot")
+    boxes = [e for e in result.estimates.estimates if e.has_box]
     placed = []
     for estimate in result.estimates.estimates:
         p = estimate.position
@@ -54,9 +55,30 @@ def print_result(result, question: str) -> list:
         else:
             end = estimate.end_position
             print(f"   {estimate.label:<18}{position:<24}path to ({end.x:.2f}, {end.y:.2f}, {end.z:.2f}), {estimate.length:.2f} m")
+    for estimate in boxes:
+        truth = next((item for item in scene.OBJECTS if item.label == estimate.label), None)
+        centre, size = estimate.box_pose.position, estimate.box_size
+        known = f"   true centre ({truth.centre[0]:.2f}, {truth.centre[1]:.2f}, {truth.centre[2]:.2f})" if truth else ""
+        print(f"   {estimate.label:<18}box centre ({centre.x:.2f}, {centre.y:.2f}, {centre.z:.2f}), "
+              f"size {size.x:.2f} x {size.y:.2f} x {size.z:.2f} m{known}")
     for distance in result.estimates.distances:
-        print(f"   distance {distance.label_a} - {distance.label_b}: {distance.distance:.2f} m (+- {distance.stddev:.2f})")
+        gap = f", gap {distance.gap:.2f} m" if math.isfinite(distance.gap) else ""
+        print(f"   distance {distance.label_a} - {distance.label_b}: {distance.distance:.2f} m "
+              f"(+- {distance.stddev:.2f}){gap}")
     return placed
+
+
+APPROACHED = "red chair"  # the object the questions ask about
+
+
+def box_footprint(estimate) -> list[tuple[float, float]]:
+    """The four corners (x, y) of an estimate message's box, counter-clockwise."""
+    yaw = 2 * math.atan2(estimate.box_pose.orientation.z, estimate.box_pose.orientation.w)
+    c, s = math.cos(yaw), math.sin(yaw)
+    half_x, half_y = estimate.box_size.x / 2, estimate.box_size.y / 2
+    cx, cy = estimate.box_pose.position.x, estimate.box_pose.position.y
+    return [(cx + c * dx - s * dy, cy + s * dx + c * dy) for dx, dy in
+            ((-half_x, -half_y), (half_x, -half_y), (half_x, half_y), (-half_x, half_y))]
 
 
 def summary_image(drawings: list[str], estimates: list, path: Path) -> None:
@@ -78,13 +100,24 @@ def summary_image(drawings: list[str], estimates: list, path: Path) -> None:
         cv2.putText(plot, item.label, to_px(cx - sx / 2 - 0.25, cy + sy / 2), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1)
     cv2.polylines(plot, [np.array([to_px(p.x, p.y) for p in DRIVE])], False, (120, 120, 120), 2)
     cv2.circle(plot, to_px(STOP.x, STOP.y), 6, (0, 0, 0), -1)
+    approached: set[str] = set()
     for estimate in estimates:
         centre = to_px(estimate.position.x, estimate.position.y)
         if estimate.kind == estimate.KIND_PATH:
             cv2.arrowedLine(plot, centre, to_px(estimate.end_position.x, estimate.end_position.y), (0, 0, 0), 1)
-        else:
-            cv2.drawMarker(plot, centre, (0, 0, 0), cv2.MARKER_TILTED_CROSS, 14, 2)
+            continue
+        cv2.drawMarker(plot, centre, (0, 0, 0), cv2.MARKER_TILTED_CROSS, 14, 2)
+        if estimate.has_box:
+            corners = [to_px(x, y) for x, y in box_footprint(estimate)]
+            cv2.polylines(plot, [np.array(corners)], True, (0, 0, 0), 1, cv2.LINE_AA)
+        if estimate.has_box and estimate.label == APPROACHED and estimate.label not in approached:
+            approached.add(estimate.label)  # where a planner would send the robot to reach the chair
+            goal = estimate.approach_pose
+            yaw = 2 * math.atan2(goal.orientation.z, goal.orientation.w)
+            tip = (goal.position.x + 0.4 * math.cos(yaw), goal.position.y + 0.4 * math.sin(yaw))
+            cv2.arrowedLine(plot, to_px(goal.position.x, goal.position.y), to_px(*tip), (200, 0, 200), 2, tipLength=0.3)
     for line, text in enumerate(["top-down, odom frame; grey: robot drive, dot: where it stopped",
-                                 "rectangles: ground truth; crosses: estimates; arrow: traced path"]):
+                                 "coloured: ground truth; black: estimated boxes, crosses: surface points",
+                                 f"magenta: approach pose for the {APPROACHED}; arrow: traced path"]):
         cv2.putText(plot, text, (8, 18 + 16 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1)
     cv2.imwrite(str(path), np.hstack([left, plot]))
