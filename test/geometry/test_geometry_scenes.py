@@ -460,3 +460,6 @@ def test_views_from_around_an_object_fuse_to_its_centre_better_than_any_single_v
     assert crate.low[2] < fused.position[2] < crate.high[2]
     assert fused.stddev > 2 * max(view.stddev for view in result.views)  # the views disagree: the spread shows
     assert fused.note == "fused from images 5, 6, 7, 8"
+    # the object itself: one box from the four views' points, around the crate's centre and as big as it is
+    assert fused.has_box and np.linalg.norm(np.subtract(fused.box_center, crate.centre)) < 0.06
+    assert fused.box_size == pytest.approx((0.6, 0.6, 0.6), abs=0.06)

@@ -20,7 +20,17 @@ from vilasr_ros.geometry.boxes import ObjectBox, approach_pose, fit_object_box
 from vilasr_ros.geometry.camera import pixels_to_rays
 from vilasr_ros.geometry.estimates import OBJECT, SpatialEstimate
 from vilasr_ros.geometry.lifting import KeyframeView
-from vilasr_ros.geometry.object_points import DepthView, ObjectSettings, estimate_floor_z, object_points
+from vilasr_ros.geometry.object_points import (
+    DepthView,
+    ObjectPoints,
+    ObjectSettings,
+    estimate_floor_z,
+    object_points,
+)
+
+FULL_VIEWS = 3  # up to this many keyframes, every view samples its box with settings.max_samples
+MIN_VIEW_SAMPLES = 300
+MAX_OBJECT_VIEWS = 8  # keyframes whose points make one object's box (more add time, hardly accuracy)
 
 
 def depth_view(keyframe: KeyframeView) -> DepthView | None:
@@ -44,30 +54,90 @@ def object_boxes(
     keyframes: dict[int, KeyframeView | str],
     settings: ObjectSettings,
     standoff: float,
+    radius: float,
 ) -> tuple[list[SpatialEstimate], dict[int, ObjectBox]]:
-    """The fused estimates, objects with a box where their views allow one; and the boxes by estimate index."""
+    """The fused estimates, objects with a box where their views allow one; and the boxes by estimate index.
+
+    The views of one label are grouped by where their object points lie, not by the surface under the
+    box centre (which an occluder or the background can take): the views within ``radius`` of the
+    median of all views' point medians are one object, and so on for the rest. A group with fewer than
+    half the views of the label's largest group is dropped as views that caught something else (they stay
+    in ``EstimationResult.views``). Each object keeps the fused estimate that shares most views with it,
+    with one box fitted to all its views' points.
+    """
     views = {
         index: view
         for index, keyframe in keyframes.items()
         if isinstance(keyframe, KeyframeView) and (view := depth_view(keyframe)) is not None
     }
     floor_z = estimate_floor_z(list(views.values()), settings) if views else None
+    # An object seen in many views needs fewer samples per view: the budget of FULL_VIEWS views is shared.
+    per_view = dataclasses.replace(
+        settings,
+        max_samples=max(MIN_VIEW_SAMPLES, settings.max_samples * FULL_VIEWS // min(MAX_OBJECT_VIEWS, max(FULL_VIEWS, len(views)))),
+    )
+    candidates: dict[str, list[tuple[int, SpatialEstimate]]] = {}
+    for number, (estimate, members) in enumerate(fused):
+        if estimate.kind == OBJECT and estimate.valid_3d:
+            candidates.setdefault(estimate.label, []).extend((number, m) for m in members if m.source_index in views)
+    by_label: dict[str, list[tuple[int, SpatialEstimate, ObjectPoints]]] = {}
+    for label, members in candidates.items():
+        for number, member in _spread_views(members):
+            lifted = object_points(views[member.source_index], member.bbox_px, floor_z, per_view)
+            if not lifted.empty:
+                by_label.setdefault(label, []).append((number, member, lifted))
+    chosen: dict[int, tuple[list[SpatialEstimate], list[ObjectPoints]]] = {}  # fused number -> its object's views
+    replaced: set[int] = set()  # fused object estimates whose views went to an object (kept or dropped)
+    for lifted in by_label.values():
+        replaced.update(number for number, _, _ in lifted)
+        groups = _object_groups([points for _, _, points in lifted], radius)
+        largest = max(len(group) for group in groups)
+        for group in groups:
+            if 2 * len(group) < largest:
+                continue
+            owners = [lifted[i][0] for i in group]
+            owner = max(set(owners), key=owners.count)
+            chosen[owner] = ([lifted[i][1] for i in group], [lifted[i][2] for i in group])
     estimates: list[SpatialEstimate] = []
     boxes: dict[int, ObjectBox] = {}
-    for estimate, members in fused:
-        box = None
-        if estimate.kind == OBJECT and estimate.valid_3d:
-            points = [
-                object_points(views[member.source_index], member.bbox_px, floor_z, settings)
-                for member in members
-                if member.source_index in views
-            ]
-            box = fit_object_box([p for p in points if not p.empty], floor_z, settings) if points else None
-        if box is not None:
-            boxes[len(estimates)] = box
-            estimate = with_box(estimate, box, standoff)
+    for number, (estimate, _) in enumerate(fused):
+        if number in replaced and number not in chosen:
+            continue
+        if number in chosen:
+            members, points = chosen[number]
+            if len(members) > 1:
+                images = ", ".join(str(index) for index in sorted({member.image_index for member in members}))
+                estimate = dataclasses.replace(estimate, num_views=len(members), note=f"fused from images {images}")
+            box = fit_object_box(points, floor_z, settings)
+            if box is not None:
+                boxes[len(estimates)] = box
+                estimate = with_box(estimate, box, standoff)
         estimates.append(estimate)
     return estimates, boxes
+
+
+def _spread_views(members: list[tuple[int, SpatialEstimate]]) -> list[tuple[int, SpatialEstimate]]:
+    """At most MAX_OBJECT_VIEWS of a label's views, evenly spaced in conversation order (keyframes come in
+    time order, so they are spread along the robot's path and around the object)."""
+    members = sorted(members, key=lambda pair: pair[1].image_index)
+    if len(members) <= MAX_OBJECT_VIEWS:
+        return members
+    step = len(members) / MAX_OBJECT_VIEWS
+    return [members[int(i * step)] for i in range(MAX_OBJECT_VIEWS)]
+
+
+def _object_groups(views: Sequence[ObjectPoints], radius: float) -> list[list[int]]:
+    """Indices of ``views`` grouped by object: those within ``radius`` of the median of the remaining views'
+    point medians, repeatedly."""
+    centres = [np.median(view.points, axis=0) for view in views]
+    remaining = list(range(len(views)))
+    groups: list[list[int]] = []
+    while remaining:
+        consensus = np.median([centres[i] for i in remaining], axis=0)
+        near = [i for i in remaining if np.linalg.norm(centres[i] - consensus) <= radius] or remaining[:1]
+        groups.append(near)
+        remaining = [i for i in remaining if i not in near]
+    return groups
 
 
 def with_box(estimate: SpatialEstimate, box: ObjectBox, standoff: float) -> SpatialEstimate:
