@@ -163,3 +163,7 @@ def test_reason_on_a_keyframe_folder_uses_its_depth_calibration_and_poses(tmp_pa
     (sign,) = json.loads((tmp_path / "out" / "result.json").read_text())["estimates"]
     assert sign["valid_3d"] and sign["source_index"] == 2
     assert sign["position"] == pytest.approx([1.0, 0.0, 2.0], abs=0.02)  # drawn on the second keyframe, 1 m further
+    # the object as a box (here a patch of the wall the box was drawn on), its uncertainty and an approach pose
+    assert sign["box_center"] == pytest.approx([1.0, 0.0, 2.0], abs=0.05)
+    assert len(sign["box_size"]) == 3 and sign["box_yaw"] is not None and len(sign["box_covariance"]) == 3
+    assert set(sign["approach_pose"]) == {"position", "yaw"}
