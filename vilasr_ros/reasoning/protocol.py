@@ -2,8 +2,8 @@
 
 The prompt strings live in ``prompts/`` as data (copied byte for byte from the
 authors' inference code, github AntResearchNLP/ViLaSR ``eval/infer.py``);
-this module only assembles them. The README's "Fidelity" section lists
-where the loop differs from that reference, and why.
+this module only assembles them. The README ("Where the loop differs from
+the reference, and why") lists the differences.
 """
 
 from __future__ import annotations
