@@ -33,6 +33,7 @@ DOCUMENTED = {
     "camera_info_topic",
     "depth_topic",
     "rviz",
+    "large_data",
 }
 
 
@@ -67,7 +68,9 @@ def stand_in_modules() -> dict[str, types.ModuleType]:
 
     return {
         "launch": module("launch", LaunchDescription=Recorded),
-        "launch.actions": module("launch.actions", DeclareLaunchArgument=Recorded, OpaqueFunction=Recorded),
+        "launch.actions": module(
+            "launch.actions", DeclareLaunchArgument=Recorded, OpaqueFunction=Recorded, SetEnvironmentVariable=Recorded
+        ),
         "launch.conditions": module("launch.conditions", IfCondition=Recorded),
         "launch.substitutions": module("launch.substitutions", LaunchConfiguration=LaunchConfiguration),
         "launch_ros": module("launch_ros"),
@@ -99,7 +102,7 @@ def node_for(description, **values: str) -> LifecycleNode:
     unknown = set(values) - set(context)
     assert not unknown, unknown
     context.update(values)
-    (opaque,) = [e for e in others if "function" in e.kwargs]
+    (opaque,) = [e for e in others if "function" in e.kwargs and e.kwargs["function"].__name__ == "_node"]
     (node,) = opaque.kwargs["function"](context)
     return node, context
 
@@ -193,3 +196,17 @@ def test_rviz_is_optional_and_conditional(description):
     assert rviz.kwargs["package"] == "rviz2"
     assert rviz.kwargs["condition"].args[0].name == "rviz"
     assert rviz.kwargs["arguments"] == ["-d", f"{SHARE}/rviz/vilasr.rviz"]
+
+
+def test_large_data_sets_the_shipped_fast_dds_profile_unless_the_environment_chose(description, monkeypatch):
+    _, others = description
+    (opaque,) = [e for e in others if "function" in e.kwargs and e.kwargs["function"].__name__ == "_large_data"]
+    for name in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_BUILTIN_TRANSPORTS",
+                 "RMW_FASTRTPS_USE_QOS_FROM_XML"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ROS_DISTRO", "kilted")
+    (action,) = opaque.kwargs["function"]({"large_data": "true"})
+    assert action.args == ("FASTDDS_DEFAULT_PROFILES_FILE", f"{SHARE}/config/fastdds_large_data.xml")
+    assert opaque.kwargs["function"]({"large_data": "false"}) == []
+    monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    assert opaque.kwargs["function"]({"large_data": "true"}) == []

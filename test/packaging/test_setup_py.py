@@ -28,7 +28,7 @@ def test_wheel_has_the_core_modules_and_the_console_entry_point(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = next(archive.read(n).decode() for n in names if n.endswith("entry_points.txt"))
-    assert {"vilasr_ros/config.py", "vilasr_ros/cli.py", "vilasr_ros/query.py", "vilasr_ros/ros/node.py",
+    assert {"vilasr_ros/config/schema.py", "vilasr_ros/cli.py", "vilasr_ros/query/answer.py", "vilasr_ros/ros/node.py",
             "vilasr_ros/reasoning/prompts/system_prompt.txt", "vilasr_ros/reasoning/prompts/question_template.txt"} <= names
     assert not any(name.startswith("test") for name in names)
     assert "vilasr-ros = vilasr_ros.cli:main" in entry_points
