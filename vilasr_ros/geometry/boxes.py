@@ -240,7 +240,8 @@ def approach_pose(box: ObjectBox, standoff: float) -> ApproachPose:
     low, high = 0.0, float(np.linalg.norm(half)) + standoff + 1.0
     for _ in range(60):  # distance to the footprint grows monotonically along the ray
         middle = (low + high) / 2.0
-        if np.linalg.norm(np.maximum(np.abs(middle * local) - half, 0.0)) < standoff:
+        outside = np.maximum(np.abs(middle * local) - half, 0.0)
+        if not outside.any() or np.linalg.norm(outside) < standoff:
             low = middle
         else:
             high = middle
