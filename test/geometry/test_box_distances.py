@@ -158,7 +158,8 @@ def visible_faces(centre, size, yaw_deg, camera_xy, step=0.02) -> ObjectPoints:
         keep |= np.isclose(local[:, axis], side * half[axis]) & (local[:, 2] > -half[2] + 1e-9)
     seen = points[keep]
     camera = np.array([*camera_xy, 1.0])
-    return ObjectPoints(seen, np.linalg.norm(seen - camera, axis=1), camera, None, False, 0.0, 0.0)
+    ranges = np.linalg.norm(seen - camera, axis=1)
+    return ObjectPoints(seen, ranges, camera, None, False, 0.0, 0.0, median_range=float(np.median(ranges)))
 
 
 @pytest.mark.parametrize("yaw_deg", [0.0, 20.0, 55.0, 89.0, -35.0])
@@ -178,3 +179,19 @@ def test_length_is_the_longer_side_and_yaw_follows_it():
     assert box.size[0] >= box.size[1]
     assert box.size == pytest.approx((1.2, 0.4, 0.8), abs=0.03)
     assert math.isclose(box.yaw, math.radians(100.0 - 180.0), abs_tol=math.radians(1.0))
+
+
+def test_the_bench_function_reports_times_and_good_boxes():
+    """bench/boxes_bench.py's function runs (2 keyframes: quick) and its boxes are where the objects are."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "boxes_bench.py"
+    spec = importlib.util.spec_from_file_location("boxes_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    figures = bench.time_object_boxes(keyframes=3, repeats=1)
+    assert figures["boxes_ms_per_object_max"] > 0 and figures["boxes_floor_ms"] > 0
+    for entry in figures["boxes_per_object"].values():
+        if entry["views"]:
+            assert entry["centre_error_m"] < 0.15
