@@ -41,7 +41,7 @@ from typing import Sequence
 import numpy as np
 
 from vilasr_ros.geometry.errors import GeometryError
-from vilasr_ros.geometry.object_points import DEFAULT_SETTINGS, ObjectPoints, ObjectSettings
+from vilasr_ros.geometry.object_points import DEFAULT_SETTINGS, DepthView, ObjectPoints, ObjectSettings, object_points
 
 EXTENT_PERCENTILE = 1.0  # extents are the 1st to 99th percentile of the points along each axis
 YAW_SAMPLES = 800  # points the yaw search reads (a regular subsample of all views')
@@ -51,6 +51,7 @@ MIN_POINTS = 20  # fewer points than this make no box
 MIN_VIEW_POINTS = 10  # a view with fewer points is left out
 MIN_CLOSENESS = 0.01  # metres: the yaw search treats points nearer than this to a side as on it
 SHAPE_FRACTION = 0.03  # a side's model error (a real object is no perfect box, a far side is seen edge-on), per view
+MAX_VIEWS = 8  # drawings of one object read at most (spread over viewing directions)
 FLOOR_SIGMA = 0.01  # metres, 1-sigma of a bottom taken from the floor estimate
 
 
@@ -124,13 +125,13 @@ def fit_object_box(
     views: Sequence[ObjectPoints], floor_z: float | None, settings: ObjectSettings = DEFAULT_SETTINGS
 ) -> ObjectBox | None:
     """One box from the merged points of every view of one object; None when they hold too few points."""
-    seen = [view for view in views if len(view.points) >= MIN_VIEW_POINTS]
+    seen = _consistent([view for view in views if len(view.points) >= MIN_VIEW_POINTS], settings)
     total = sum(len(view.points) for view in seen)
     if total < MIN_POINTS:
         return None
     stride = max(1, math.ceil(total / YAW_SAMPLES))
     footprint = np.concatenate([view.points[::stride, :2] for view in seen])
-    ranges = [float(np.median(view.ranges)) for view in seen]
+    ranges = [view.median_range for view in seen]
     closeness = max(MIN_CLOSENESS, float(settings.range_sigma(np.median(ranges))) / 2.0)
     yaw = _footprint_yaw(footprint, closeness)
     rotation = np.eye(3)
@@ -181,7 +182,7 @@ def fit_object_box(
         size_stddev = size_stddev[[1, 0, 2]]
     nearest = min(
         (view for view in seen if view.surface_point is not None),
-        key=lambda view: float(np.median(view.ranges)),
+        key=lambda view: view.median_range,
         default=None,
     )
     return ObjectBox(
@@ -196,6 +197,27 @@ def fit_object_box(
         num_views=len(seen),
         num_points=int(total),
     )
+
+
+def _consistent(views: list[ObjectPoints], settings: ObjectSettings) -> list[ObjectPoints]:
+    """The views that show the same thing as most of the points do.
+
+    A view can pick the wrong surface (an occluder that covers most of the
+    box); merging it would stretch the box over both objects. Two views agree
+    when their points' medians lie within ``view_agreement`` metres plus half
+    the mean of their robust (5th to 95th percentile) horizontal extents; the
+    view that agrees with the most points, and all views that agree with it,
+    are kept.
+    """
+    if len(views) < 2:
+        return views
+    medians = np.array([_quantiles(view.points, 50.0)[0] for view in views])
+    spans = np.array([np.linalg.norm(np.subtract(*_quantiles(view.points[:, :2], 5.0)[::-1])) for view in views])
+    counts = np.array([len(view.points) for view in views])
+    separation = np.linalg.norm(medians[:, None, :] - medians[None, :, :], axis=2)
+    agree = separation <= settings.view_agreement + (spans[:, None] + spans[None, :]) / 4.0
+    anchor = int(np.argmax(agree @ counts))
+    return [view for view, keep in zip(views, agree[anchor]) if keep]
 
 
 def box_distance(a: ObjectBox, b: ObjectBox) -> BoxDistance:
@@ -240,7 +262,8 @@ def approach_pose(box: ObjectBox, standoff: float) -> ApproachPose:
     low, high = 0.0, float(np.linalg.norm(half)) + standoff + 1.0
     for _ in range(60):  # distance to the footprint grows monotonically along the ray
         middle = (low + high) / 2.0
-        if np.linalg.norm(np.maximum(np.abs(middle * local) - half, 0.0)) < standoff:
+        outside = np.maximum(np.abs(middle * local) - half, 0.0)
+        if not outside.any() or np.linalg.norm(outside) < standoff:
             low = middle
         else:
             high = middle
@@ -285,9 +308,15 @@ def _side_distance(values: np.ndarray) -> np.ndarray:
 
 def _extents(points: np.ndarray, rotation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Low and high 1st / 99th percentiles of the points along the box's axes (``rotation``: target <- box)."""
-    local = points @ rotation
-    low, high = np.percentile(local, (EXTENT_PERCENTILE, 100.0 - EXTENT_PERCENTILE), axis=0)
-    return low, high
+    return _quantiles(points @ rotation, EXTENT_PERCENTILE)
+
+
+def _quantiles(values: np.ndarray, percent: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the ``percent`` and ``100 - percent`` percentiles (nearest rank), quicker than np.percentile."""
+    low = round(percent / 100.0 * (len(values) - 1))
+    high = len(values) - 1 - low
+    ordered = np.partition(values, (low, high), axis=0)
+    return ordered[low].copy(), ordered[high].copy()
 
 
 def _polygon_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -336,3 +365,56 @@ def _half_turn(angle: float) -> float:
 
 def _vector(values: np.ndarray) -> tuple[float, float, float]:
     return tuple(float(v) for v in values)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class ObjectEstimate:
+    """One object's box from its drawings, with the per-view points it was built from."""
+
+    box: ObjectBox | None  # None when no view holds enough of the object
+    views: list[ObjectPoints]  # one per drawing used, in the order given (empty ones included)
+    used: list[int]  # indices into the drawings given, of those read (at most ``max_views``)
+
+
+def estimate_object_box(
+    drawings: Sequence[tuple[DepthView, Sequence[float]]],
+    floor_z: float | None,
+    settings: ObjectSettings = DEFAULT_SETTINGS,
+    max_views: int = MAX_VIEWS,
+) -> ObjectEstimate:
+    """The box of one object drawn on several keyframes: its points on each, merged into one box.
+
+    ``drawings`` pairs each keyframe's :class:`DepthView` with the box drawn
+    on it (x_min, y_min, x_max, y_max, drawn-on image pixels). With more
+    than ``max_views`` drawings, those read are spread over the directions
+    the object was seen from: the largest drawing first, then each time the
+    one whose viewing direction differs most from those already taken (the
+    larger drawing on ties), so the cost per object stays bounded.
+    """
+    if max_views < 1:
+        raise GeometryError(f"max_views must be at least 1, got {max_views}")
+    used = _spread(drawings, max_views)
+    views = [object_points(drawings[index][0], drawings[index][1], floor_z, settings) for index in used]
+    return ObjectEstimate(fit_object_box(views, floor_z, settings), views, used)
+
+
+def _spread(drawings: Sequence[tuple[DepthView, Sequence[float]]], count: int) -> list[int]:
+    """Indices of up to ``count`` drawings whose viewing directions (horizontal) differ most, largest first."""
+    if len(drawings) <= count:
+        return list(range(len(drawings)))
+    bearings, areas = [], []
+    for view, box in drawings:
+        x1, y1, x2, y2 = (float(v) for v in box)
+        ray = view.rays(np.array([[(x1 + x2) / 2.0, (y1 + y2) / 2.0]]))[0]
+        direction = view.rotation @ np.array([ray[0], ray[1], 1.0]) if np.isfinite(ray).all() else np.zeros(3)
+        bearings.append(math.atan2(direction[1], direction[0]))
+        areas.append(abs((x2 - x1) * (y2 - y1)) if math.isfinite(x1 + x2 + y1 + y2) else 0.0)
+    bearings_array, areas_array = np.array(bearings), np.array(areas)
+    chosen = [int(np.argmax(areas_array))]
+    while len(chosen) < count:
+        difference = np.abs(np.angle(np.exp(1j * (bearings_array[:, None] - bearings_array[chosen][None, :]))))
+        spread = difference.min(axis=1)
+        spread[chosen] = -1.0
+        best = np.flatnonzero(spread >= spread.max() - 1e-9)
+        chosen.append(int(best[np.argmax(areas_array[best])]))
+    return sorted(chosen)

@@ -14,19 +14,28 @@ types), so any caller can feed it. Conventions:
 
 How the object is told apart (:func:`object_points`): the depth pixels whose
 centres lie in the box are read on a regular sub-grid of at most
-``max_samples`` samples, each the median of its ``(2 r + 1)^2`` depth-pixel
+``max_samples`` samples, each the median of its ``(2 r + 1)^2``
 neighbourhood (this fills holes and lowers noise; a median keeps depth edges
 where they are). Samples are lifted into the target frame. Those within
 ``max(floor_margin, 2 sigma_z)`` of the floor (or below it) are the
-supporting plane. The others split into surfaces wherever neighbouring
-samples' depths jump by more than ``max(min_edge_gap, edge_gap * depth)``
-(connected components, 4-neighbour). The drawn box is the object's full
-extent, so the object is the NEAREST surface whose own extent spans the box,
-side by side within ``side_tolerance`` of the box's width or height, where a
-side may also be cut short by something nearer (an occluder), the floor, the
-image border or holes, but not by something farther (the background). The
-background spans the box too but lies behind the object; an occluder is nearer
-but its extent stops where the object shows past it.
+supporting plane. The others split into surfaces (connected components,
+4-neighbour) wherever neighbouring samples' depths jump: by more than
+``max(min_edge_gap, edge_gap * depth)`` plus ``slope_factor`` times the
+smaller of the two neighbouring steps (a surface seen at a grazing angle steps
+steadily; a silhouette steps abruptly). A one-sample band around every jump
+keeps noise from leaving gaps in a silhouette; the chosen surface takes back
+the band samples that continue it.
+
+The drawn box is the object's full extent, so the object is the NEAREST
+surface whose own extent spans the box, side by side within
+``side_tolerance`` of the box's width or height, where a side may also be cut
+short by something nearer (an occluder), the floor, the image border or holes,
+but not by something farther (the background). The background spans the box
+too but lies behind the object; an occluder is nearer but its extent stops
+where the object shows past it. Known limits: an object hidden behind an
+occluder over most of its box is not found (the occluder is taken), and the
+far part of a low box's top, seen at a grazing angle just in front of a taller
+object, can be lost.
 """
 
 from __future__ import annotations
@@ -124,19 +133,19 @@ class ObjectSettings:
     side_tolerance: float = 0.15  # fraction of the box's width / height a surface's extent may fall short by
     min_surface: float = 0.03  # fraction of the box's non-floor samples a surface needs to be considered
     stand_tolerance: float = 0.15  # metres: an object whose lowest point is this close to the floor stands on it
-    max_fit_points: int = 20_000  # points a box fit reads (a regular subsample of all views')
+    view_agreement: float = 0.3  # metres (plus half the views' extents) two views' point medians may differ by
 
     def __post_init__(self) -> None:
         if not 0 < self.min_depth < self.max_depth:
             raise GeometryError(f"need 0 < min_depth < max_depth, got {self.min_depth}, {self.max_depth}")
-        if self.max_samples < 16 or self.max_fit_points < 16:
-            raise GeometryError("max_samples and max_fit_points must be at least 16")
+        if self.max_samples < 16:
+            raise GeometryError(f"max_samples must be at least 16, got {self.max_samples}")
         if self.median_radius not in (0, 1, 2):
             raise GeometryError(f"median_radius must be 0, 1 or 2 (OpenCV's float median), got {self.median_radius}")
         if min(self.range_noise, self.depth_noise, self.edge_gap, self.min_edge_gap, self.slope_factor) < 0:
             raise GeometryError("noise, edge gaps and slope factor must be non-negative")
-        if self.floor_margin < 0 or self.stand_tolerance < 0:
-            raise GeometryError("floor margin and stand tolerance must be non-negative")
+        if self.floor_margin < 0 or self.stand_tolerance < 0 or self.view_agreement < 0:
+            raise GeometryError("floor margin, stand tolerance and view agreement must be non-negative")
 
     def range_sigma(self, ranges: np.ndarray | float) -> np.ndarray:
         """1-sigma noise of a single depth reading along its ray, metres."""
@@ -157,6 +166,7 @@ class ObjectPoints:
     bottom_hidden: bool  # the object's lower part is out of view or behind something nearer
     occluded_fraction: float  # share of the box's samples covered by surfaces in front of the object
     floor_fraction: float  # share of the box's samples on the floor
+    median_range: float = math.nan  # metres, of the points
     sample_spacing: float = 0.0  # metres between neighbouring samples at the points' median range
     note: str = ""  # why there are no points, empty otherwise
     box_px: tuple[float, float, float, float] = field(default=(0.0, 0.0, 0.0, 0.0))  # as drawn, clipped
@@ -223,6 +233,7 @@ def object_points(
     chosen_depth, chosen_rays = depth[selected], rays[selected]
     optical = np.column_stack([chosen_rays * chosen_depth[:, None], chosen_depth])
     rows, columns = np.divmod(selected, shape[1])
+    median_range = float(np.median(ranges[selected]))
     out_of_view = clipped[3] >= height - 1.0 and rows[-1] == shape[0] - 1
     return ObjectPoints(
         points=optical @ rotation.T + translation,
@@ -232,7 +243,8 @@ def object_points(
         bottom_hidden=bool(surfaces.bottom_hidden(chosen) or out_of_view),
         occluded_fraction=surfaces.nearer_area(chosen) / valid,
         floor_fraction=floor_fraction,
-        sample_spacing=float(np.median(ranges[selected])) * pixel_step / view.k[0, 0],
+        median_range=median_range,
+        sample_spacing=median_range * pixel_step / view.k[0, 0],
         box_px=clipped,
     )
 
@@ -373,16 +385,14 @@ class _Surfaces:
         """The surface's samples plus the edge-band samples next to it that continue it (no jump to it)."""
         mask = self.labels == label
         depth = np.where(mask, self.depth, np.nan)
-        rim = np.zeros_like(mask)
         band = self.solid & ~self.usable
+        near = np.full(mask.shape, np.nan)  # per sample, the depth of a neighbouring surface sample
+        near[1:] = depth[:-1]
+        near[:-1] = np.fmin(near[:-1], depth[1:])
+        near[:, 1:] = np.fmin(near[:, 1:], depth[:, :-1])
+        near[:, :-1] = np.fmin(near[:, :-1], depth[:, 1:])
         with np.errstate(invalid="ignore"):
-            for shift, axis in ((1, 0), (-1, 0), (1, 1), (-1, 1)):
-                neighbour = np.roll(depth, shift, axis=axis)
-                if shift == 1:
-                    (neighbour[0] if axis == 0 else neighbour[:, 0])[...] = np.nan
-                else:
-                    (neighbour[-1] if axis == 0 else neighbour[:, -1])[...] = np.nan
-                rim |= band & (np.abs(self.depth - neighbour) <= self._gap(neighbour))
+            rim = band & (np.abs(self.depth - near) <= self._gap(near))
         return mask | rim
 
     def _jumps(self, depth: np.ndarray) -> np.ndarray:
@@ -395,8 +405,9 @@ class _Surfaces:
         behind it steps abruptly.
         """
         steps = np.abs(depth[:, 1:] - depth[:, :-1])
-        padded = np.pad(steps, ((0, 0), (1, 1)), constant_values=np.nan)
-        neighbour = np.minimum(np.nan_to_num(padded[:, :-2]), np.nan_to_num(padded[:, 2:]))
+        known = np.fmax(steps, 0.0)  # NaN (a hole or the floor next to it) -> 0
+        neighbour = np.zeros_like(known)
+        neighbour[:, 1:-1] = np.minimum(known[:, :-2], known[:, 2:])
         gap = self._gap(np.fmin(depth[:, 1:], depth[:, :-1]))
         return steps > gap + self.settings.slope_factor * neighbour
 
@@ -429,38 +440,39 @@ class _Surfaces:
         The largest of the four sides' shortfalls, as a fraction of the box's
         width (left, right) or height (top, bottom).
         """
-        mask = self.labels == label
-        depth, usable = self.depth, self.usable
+        mask, depth = self.labels == label, self.depth
         rows, columns = mask.shape
-        left = self._side(mask, depth, usable)[0] / columns
-        right = self._side(mask[:, ::-1], depth[:, ::-1], usable[:, ::-1])[0] / columns
-        top = self._side(mask.T, depth.T, usable.T)[0] / rows
-        bottom, self.occluded[label] = self._side(mask.T[:, ::-1], depth.T[:, ::-1], usable.T[:, ::-1])
+        left = self._side(mask, depth)[0] / columns
+        right = self._side(mask[:, ::-1], depth[:, ::-1])[0] / columns
+        top = self._side(mask.T, depth.T)[0] / rows
+        bottom, self.occluded[label] = self._side(mask.T[:, ::-1], depth.T[:, ::-1])
         return max(left, right, top, bottom / rows)
 
-    def _side(self, mask: np.ndarray, depth: np.ndarray, usable: np.ndarray) -> tuple[float, float]:
+    def _side(self, mask: np.ndarray, depth: np.ndarray) -> tuple[float, float]:
         """Per row, the samples before the surface's first one: the surface's reach towards that side
         (samples short of it), and the share of rows where those samples are mostly nearer (an occluder).
 
-        A row reaches the side when what lies before the surface is no
-        farther than the surface's first sample (nearer, floor, holes, edges):
-        only the background, which is farther, truly ends the surface. The
+        A row reaches the side unless what lies before the surface is mostly
+        farther than the surface's first sample by more than an edge gap:
+        only the background, which is farther, truly ends the surface; what is
+        nearer may hide it, and floor, holes and its own edge say nothing. The
         reach is the 10th percentile over the rows.
         """
         present = mask.any(axis=1)
         first = np.argmax(mask, axis=1)[present]
         if not len(first):
             return float(mask.shape[1]), 0.0
-        depth, usable = depth[present], usable[present]
-        before = usable & (np.arange(mask.shape[1]) < first[:, None])
+        depth = depth[present]
+        before = np.arange(mask.shape[1]) < first[:, None]
         reference = depth[np.arange(len(first)), first]
+        gap = self._gap(reference)[:, None]
         with np.errstate(invalid="ignore"):
-            nearer = np.count_nonzero(before & (depth < (reference - self._gap(reference))[:, None]), axis=1)
-        others = np.count_nonzero(before, axis=1)
-        reach = np.where(others - nearer > 0.2 * others, first, 0)
+            nearer = np.count_nonzero(before & (depth < reference[:, None] - gap), axis=1)
+            farther = np.count_nonzero(before & (depth > reference[:, None] + gap), axis=1)
+        reach = np.where(farther > 0.2 * (nearer + farther), first, 0)
         rank = int(EXTENT_PERCENTILE / 100.0 * (len(reach) - 1))
         shortfall = float(np.partition(reach, rank)[rank])
-        return shortfall, float(np.count_nonzero(nearer > 0.5 * np.maximum(others, 1)) / len(first))
+        return shortfall, float(np.count_nonzero(nearer > 0.5 * (nearer + farther)) / len(first))
 
 
 def _surface_point(
