@@ -29,6 +29,8 @@ from vilasr_ros.io.keyframe_folder import read_keyframes, write_keyframes
 from vilasr_ros.reasoning.engine import ReasoningEngine
 from vilasr_ros.reasoning.replay_backend import ReplayBackend
 
+pytestmark = pytest.mark.slow  # generates benchmarks (rooms ray-cast) and replays them
+
 SEEN_FRACTION = 0.002  # of an image's pixels: the generator's documented "seen" threshold
 
 

@@ -16,6 +16,8 @@ from vilasr_ros.geometry.boxes import ObjectBox, approach_pose, box_distance, fi
 from vilasr_ros.geometry.errors import GeometryError
 from vilasr_ros.geometry.object_points import ObjectPoints
 
+pytestmark = pytest.mark.slow  # ray-casts RGB-D views
+
 
 def make_box(centre, size, yaw_deg, covariance=None, seen_from=(0.0, 0.0, 1.0)) -> ObjectBox:
     return ObjectBox(

@@ -30,6 +30,8 @@ from vilasr_ros.core.poses import Pose
 from vilasr_ros.geometry import PATH, estimate_drawings
 from vilasr_ros.reasoning.images import smart_resize
 
+pytestmark = pytest.mark.slow  # ray-casts RGB-D views
+
 WIDTH, HEIGHT = 1280, 720
 MODEL_HEIGHT, MODEL_WIDTH = smart_resize(HEIGHT, WIDTH, 351232)
 MAPPING = ResizeMapping(WIDTH, HEIGHT, MODEL_WIDTH, MODEL_HEIGHT)
@@ -259,7 +261,6 @@ CASES = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("lens_name, depth_size, encoding", CASES)
 def test_objects_are_placed_in_map_within_3_percent_of_range(lens_name, depth_size, encoding):
     frame = render(CAMERA, lens_name, depth_size, encoding)

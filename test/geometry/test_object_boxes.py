@@ -32,6 +32,8 @@ from vilasr_ros.geometry.object_points import (
 )
 from vilasr_ros.sim.box_scene import Camera, Cuboid, Room, drawn_box
 
+pytestmark = pytest.mark.slow  # ray-casts RGB-D views
+
 NOISE, HOLES = 0.01, 0.05
 FUSION_SLACK = 0.005  # metres: a third of the nearest view's 1-sigma depth noise (1 % of 1.5 m)
 CRATE = Cuboid.on_floor("crate", (2.6, 0.9), (0.6, 0.4, 0.5), 30)

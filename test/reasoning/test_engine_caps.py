@@ -6,10 +6,13 @@ import json
 import time
 
 import numpy as np
+import pytest
 
 from vilasr_ros.config import EngineConfig
 from vilasr_ros.reasoning.backend import Backend, Generation, Session
 from vilasr_ros.reasoning.engine import MAX_ITEMS_PER_CALL, MAX_ITEMS_PER_QUERY, ReasoningEngine
+
+pytestmark = pytest.mark.slow  # parses a 100k-item call
 
 ANSWER = "<think> done </think> Action: Answer\n<answer> B </answer>"
 

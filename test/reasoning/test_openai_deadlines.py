@@ -18,6 +18,8 @@ import pytest
 from vilasr_ros.reasoning.backend import BackendError, ChatImage, SamplingParams, StopEvent
 from vilasr_ros.reasoning.openai_backend import MAX_CHARS_PER_TOKEN, OpenAIBackend
 
+pytestmark = pytest.mark.slow  # waits out server deadlines
+
 HOST = "127.0.0.1"
 MARGIN = 1.0  # seconds a loaded 2-core machine may add to a bound
 

@@ -20,6 +20,8 @@ from reference_loop import fetch_image, plot_bounding_boxes, run_reference
 
 from vilasr_ros.cli import main
 
+pytestmark = pytest.mark.slow  # runs `vilasr-ros reason` in subprocesses
+
 PROBLEM_TYPES = {"multiple_choice": "multiple choice", "numeric": "numerical", "free_form": "free-form"}
 
 

@@ -22,6 +22,8 @@ from vilasr_ros.ros.camera_input import CameraInput, Throttle
 from vilasr_ros.ros.conversions import diagnostics_msg
 from vilasr_ros.ros.pose_source import NoPoseSource, TfPoseSource, TopicPoseSource, estimate_problems
 
+pytestmark = pytest.mark.slow  # feeds thousands of fuzzed messages
+
 S = 1_000_000_000
 NOW = 1_700_000_000 * S
 

@@ -55,6 +55,7 @@ from vilasr_ros.reasoning.backend import (
 )
 
 _log = logging.getLogger(__name__)
+DEADLINE_SLACK_S = 0.1  # a read failing this close to the query's deadline failed because of it
 
 SAMPLING_EXTRAS = ("top_k", "min_p", "repetition_penalty")  # sampling fields beyond the OpenAI schema
 NO_API_KEY = "EMPTY"  # what servers without authentication accept (vLLM's documented placeholder)
@@ -355,11 +356,17 @@ class _Request:
                     kind, value = self._events.get(timeout=_POLL_S)
                 except queue.Empty:
                     if time.monotonic() - last_data >= chunk_timeout:
+                        if _at_deadline(stop):  # the read timeout was the query's deadline
+                            reply.cancelled = True
+                            return reply
                         raise _NoData(f"no data within {chunk_timeout:g} s") from None
                     continue
                 if kind == "end":
                     return reply
                 if kind == "error":
+                    if _at_deadline(stop):  # a read that timed out with the query's deadline
+                        reply.cancelled = True
+                        return reply
                     if _retryable(value) and not reply.pieces and not reply.saw_choice:
                         raise _Retryable(value)
                     raise value
@@ -483,3 +490,9 @@ def _server_message(error: openai.APIError) -> str:
 def _clip(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
+
+
+def _at_deadline(stop: StopEvent) -> bool:
+    """The query is over, or its deadline is so near that a read timed out because of it."""
+    remaining = stop.remaining()
+    return stop.is_set() or (remaining is not None and remaining < DEADLINE_SLACK_S)
