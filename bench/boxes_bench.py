@@ -42,8 +42,9 @@ def keyframe_views(count: int) -> list[tuple[Camera, DepthView]]:
         position = (0.5 + 1.5 * f, -2.0 + 4.0 * f, 1.0)
         camera = Camera.looking_at(position, (4.0, 0.3 - 0.6 * math.sin(math.pi * f), 0.4))
         depth = ROOM.noisy_depth(camera, 0.01, 0.05, seed=index)
-        views.append((camera, DepthView(depth, camera.k, (camera.width, camera.height), camera.rotation,
-                                        camera.position)))
+        views.append(
+            (camera, DepthView(depth, camera.k, (camera.width, camera.height), camera.rotation, camera.position))
+        )
     return views
 
 

@@ -93,8 +93,15 @@ TINY_TEXT = {
     "num_key_value_heads": 2,
     "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]},
 }
-TINY_VISION = {**QWEN2_5_VL_7B_VISION, "depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
-               "out_hidden_size": 64, "fullatt_block_indexes": [1]}
+TINY_VISION = {
+    **QWEN2_5_VL_7B_VISION,
+    "depth": 2,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_heads": 2,
+    "out_hidden_size": 64,
+    "fullatt_block_indexes": [1],
+}
 CONFIGS = {"7b": (QWEN2_5_VL_7B_TEXT, QWEN2_5_VL_7B_VISION), "tiny": (TINY_TEXT, TINY_VISION)}
 
 KEYFRAMES = 4
@@ -112,12 +119,18 @@ def build_model(config_name: str, processor: Any, device: Any, dtype: Any) -> An
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
     tokenizer = processor.tokenizer
-    ids = {name: tokenizer.convert_tokens_to_ids(f"<|{name}|>") for name in (
-        "endoftext", "im_end", "image_pad", "video_pad", "vision_start", "vision_end")}
+    ids = {
+        name: tokenizer.convert_tokens_to_ids(f"<|{name}|>")
+        for name in ("endoftext", "im_end", "image_pad", "video_pad", "vision_start", "vision_end")
+    }
     text, vision = CONFIGS[config_name]
     config = Qwen2_5_VLConfig(
-        text_config={**text, "bos_token_id": ids["endoftext"], "eos_token_id": ids["im_end"],
-                     "pad_token_id": ids["endoftext"]},
+        text_config={
+            **text,
+            "bos_token_id": ids["endoftext"],
+            "eos_token_id": ids["im_end"],
+            "pad_token_id": ids["endoftext"],
+        },
         vision_config=vision,
         image_token_id=ids["image_pad"],
         video_token_id=ids["video_pad"],
@@ -161,6 +174,7 @@ def synchronize(device: Any) -> None:
 
 def weight_bytes(model: Any) -> tuple[int, int]:
     """(bytes every decode step reads: language-model layers, final norm, output head; all weight bytes)."""
+
     def size(parameters) -> int:
         return sum(p.numel() * p.element_size() for p in parameters)
 
@@ -357,14 +371,16 @@ def summarize(record: dict, ceiling: float, ceiling_all: float) -> dict:
     tokens, seconds = sum(record["decode_tokens"]), sum(record["decode_s"])
     rate = tokens / seconds
     figures = {key: value for key, value in record.items() if key != "prompts"}
-    figures.update({
-        "prefill_s_total": sum(record["prefill_s"]),
-        "decode_tokens_total": tokens,
-        "decode_s_total": seconds,
-        "decode_tokens_per_s": rate,
-        "fraction_of_ceiling": rate / ceiling,
-        "fraction_of_ceiling_all_weights": rate / ceiling_all,
-    })
+    figures.update(
+        {
+            "prefill_s_total": sum(record["prefill_s"]),
+            "decode_tokens_total": tokens,
+            "decode_s_total": seconds,
+            "decode_tokens_per_s": rate,
+            "fraction_of_ceiling": rate / ceiling,
+            "fraction_of_ceiling_all_weights": rate / ceiling_all,
+        }
+    )
     return figures
 
 
@@ -374,8 +390,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", choices=sorted(CONFIGS), default="7b")
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--decode-tokens", type=int, default=256, help="tokens decoded per turn")
-    parser.add_argument("--time-limit", type=float, default=270.0,
-                        help="seconds; a path whose expected time would pass it is skipped (and says so)")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=270.0,
+        help="seconds; a path whose expected time would pass it is skipped (and says so)",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -404,8 +424,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     bandwidth = measure_bandwidth(device, 2048 if device.type == "cuda" else 256)
     step_bytes, all_bytes = weight_bytes(model)
     ceiling, ceiling_all = bandwidth / step_bytes, bandwidth / all_bytes
-    log(f"bandwidth {bandwidth / 1e9:.0f} GB/s, decode step reads {step_bytes / 1e9:.2f} GB: "
-        f"ceiling {ceiling:.1f} tokens/s")
+    log(
+        f"bandwidth {bandwidth / 1e9:.0f} GB/s, decode step reads {step_bytes / 1e9:.2f} GB: "
+        f"ceiling {ceiling:.1f} tokens/s"
+    )
 
     results: dict = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.processor()})",
@@ -462,8 +484,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             prompts = record["prompts"]
         paths[name] = summarize(record, ceiling, ceiling_all)
         expected_s = max(expected_s, record["s_per_query"])
-        log(f"{name}: {paths[name]['decode_tokens_per_s']:.1f} tokens/s "
-            f"({paths[name]['fraction_of_ceiling']:.0%} of ceiling), {record['s_per_query']:.1f} s per query")
+        log(
+            f"{name}: {paths[name]['decode_tokens_per_s']:.1f} tokens/s "
+            f"({paths[name]['fraction_of_ceiling']:.0%} of ceiling), {record['s_per_query']:.1f} s per query"
+        )
 
     rates = {name: figures["decode_tokens_per_s"] for name, figures in paths.items() if "skipped" not in figures}
     for fast in ("graph", "static"):
@@ -474,17 +498,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     out.write_text(json.dumps(results, indent=2) + "\n")
 
-    print(f"\n{results['device']}, {args.config}, bandwidth {bandwidth / 1e9:.0f} GB/s, "
-          f"ceiling {ceiling:.1f} tokens/s ({step_bytes / 1e9:.2f} GB per step)")
+    print(
+        f"\n{results['device']}, {args.config}, bandwidth {bandwidth / 1e9:.0f} GB/s, "
+        f"ceiling {ceiling:.1f} tokens/s ({step_bytes / 1e9:.2f} GB per step)"
+    )
     print(f"{'path':10} {'decode tok/s':>12} {'of ceiling':>10} {'prefill s':>10} {'s/query':>8} {'peak GB':>8}")
     for name, figures in paths.items():
         if "skipped" in figures:
             print(f"{name:10} skipped: {figures['skipped']}")
             continue
         peak = figures.get("peak_gpu_memory_gb")
-        print(f"{name:10} {figures['decode_tokens_per_s']:12.1f} {figures['fraction_of_ceiling']:10.1%} "
-              f"{figures['prefill_s_total']:10.2f} {figures['s_per_query']:8.1f} "
-              f"{'-' if peak is None else f'{peak:.1f}':>8}")
+        print(
+            f"{name:10} {figures['decode_tokens_per_s']:12.1f} {figures['fraction_of_ceiling']:10.1%} "
+            f"{figures['prefill_s_total']:10.2f} {figures['s_per_query']:8.1f} "
+            f"{'-' if peak is None else f'{peak:.1f}':>8}"
+        )
     print(f"wrote {out} in {results['wall_s']:.0f} s")
     return 0
 

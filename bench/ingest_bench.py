@@ -25,7 +25,13 @@ import os
 import sys
 
 ONE_CORE = "--one-core" in sys.argv
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
 if ONE_CORE:
     for variable in THREAD_VARIABLES:
         os.environ[variable] = "1"
@@ -65,7 +71,9 @@ def _messages(rgb: np.ndarray, depth: np.ndarray, stamp_ns: int):
     header.stamp.sec, header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
     colour = Image(header=header, height=HEIGHT, width=WIDTH, encoding="rgb8", step=WIDTH * 3, data=rgb.tobytes())
     depth_msg = Image(header=header, height=HEIGHT, width=WIDTH, encoding="16UC1", step=WIDTH * 2, data=depth.tobytes())
-    info = CameraInfo(header=header, height=HEIGHT, width=WIDTH, distortion_model="plumb_bob", d=[0.0] * 5, k=camera_matrix())
+    info = CameraInfo(
+        header=header, height=HEIGHT, width=WIDTH, distortion_model="plumb_bob", d=[0.0] * 5, k=camera_matrix()
+    )
     return colour, depth_msg, info
 
 
@@ -83,8 +91,11 @@ def measure(panorama: Panorama, config: KeyframeConfig, frames: int, deadline: f
 
     store = KeyframeStore(config, cameras=["front"])
     camera = CameraConfig(
-        name="front", image_topic="front/image_raw", depth_topic="front/depth",
-        camera_info_topic="front/camera_info", extrinsic=EXTRINSIC,
+        name="front",
+        image_topic="front/image_raw",
+        depth_topic="front/depth",
+        camera_info_topic="front/camera_info",
+        extrinsic=EXTRINSIC,
     )
     poses = TopicPoses(max_gap=0.5)
     pairing = FramePairing(pairing_settings(camera, 0.05, "base_link"), camera_pose=poses.camera_pose)

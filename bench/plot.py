@@ -1,6 +1,6 @@
 """bench/results.png from the results dict: the most telling figures, drawn with OpenCV (no plotting dependency).
 
-    python bench/plot.py [bench/results.json]     # redraw the PNG from a results file
+python bench/plot.py [bench/results.json]     # redraw the PNG from a results file
 """
 
 from __future__ import annotations
@@ -187,24 +187,33 @@ def draw(results: dict, path: Path) -> None:
         image,
         f"vilasr_ros  make bench  -  commit {machine.get('commit', '?')}, {machine.get('cpu', '?')} "
         f"({machine.get('cpu_count', '?')} cores), no GPU, {machine.get('date_utc', '')} UTC",
-        (20, 34), 0.75, BLACK, 2,
+        (20, 34),
+        0.75,
+        BLACK,
+        2,
     )
     row1, row2, h = 60, 560, 480
     third = (WIDTH - 40) // 3
 
     bar_chart(
-        image, (20, row1, third - 10, h),
+        image,
+        (20, row1, third - 10, h),
         "Work per 10-turn query",
         "tiny Qwen2.5-VL, teacher-forced transcript, 2 keyframes",
         ["prefill tokens", "vision patches"],
         [
-            ("incremental (ours)", GREEN, [results["incremental_prefill_tokens"], results["incremental_vision_patches"]]),
+            (
+                "incremental (ours)",
+                GREEN,
+                [results["incremental_prefill_tokens"], results["incremental_vision_patches"]],
+            ),
             ("re-prefill every turn", RED, [results["reprefill_prefill_tokens"], results["reprefill_vision_patches"]]),
         ],
         "count",
     )
     bar_chart(
-        image, (20 + third, row1, third - 10, h),
+        image,
+        (20 + third, row1, third - 10, h),
         f"Time per query: {results['incremental_speedup_vs_reprefill']:.1f}x faster",
         "same transcript and tiny model, CPU",
         ["seconds per 10-turn query"],
@@ -216,7 +225,8 @@ def draw(results: dict, path: Path) -> None:
     )
     share = results["ingest_core_share_4_cameras_30hz"]
     hbar_chart(
-        image, (20 + 2 * third, row1, third - 10, h),
+        image,
+        (20 + 2 * third, row1, third - 10, h),
         "Ingestion per 1280x720 RGB-D frame",
         "moving camera, 16UC1 depth, odometry; medians",
         [
@@ -230,7 +240,8 @@ def draw(results: dict, path: Path) -> None:
         note=f"four 30 Hz cameras: {100 * share:.0f}% of one core",
     )
     bar_chart(
-        image, (20, row2, third - 10, h),
+        image,
+        (20, row2, third - 10, h),
         "~/query, 16 keyframes, medians",
         "replay backend (no model), 2 turns; in-process = no ROS",
         ["in-process", "node-side", "round trip", "new client"],
@@ -251,7 +262,8 @@ def draw(results: dict, path: Path) -> None:
     samples = results.get("details", {}).get("service", {}).get("concurrent", {}).get("round_trips_ms", [])
     if samples:
         histogram(
-            image, (20 + third, row2, WIDTH - 40 - third, h),
+            image,
+            (20 + third, row2, WIDTH - 40 - third, h),
             f"Round trip, 8 concurrent clients: {len(samples)} answered, "
             f"{results['busy_8_clients']} busy, {results['failed_8_clients']} failed",
             f"queries run one at a time: the spread is queueing; {results['queries_per_s_8_clients']:.1f} queries/s",

@@ -142,7 +142,9 @@ def decode_paths(repeats: int) -> dict[str, float]:
             record = timed.records[-1]
             figures[f"decode_{path}_s_per_query"] = statistics.median(times)
             figures[f"decode_{path}_tokens_per_s"] = sum(record["decode_tokens"]) / sum(record["decode_s"])
-    figures["decode_static_speedup_vs_dynamic"] = figures["decode_dynamic_s_per_query"] / figures["decode_static_s_per_query"]
+    figures["decode_static_speedup_vs_dynamic"] = (
+        figures["decode_dynamic_s_per_query"] / figures["decode_static_s_per_query"]
+    )
     return figures
 
 
@@ -155,22 +157,34 @@ def object_boxes(repeats: int) -> dict[str, float]:
     from vilasr_ros.geometry import estimate_drawings, pipeline
     from vilasr_ros.sim.box_scene import Camera, Cuboid, Room, drawn_box
 
-    room = Room((
-        Cuboid.on_floor("chair", (0.4, 0.5, 0.0), (0.5, 0.5, 0.9), 20.0),
-        Cuboid.on_floor("table", (-0.6, -0.4, 0.0), (1.2, 0.8, 0.75), -10.0),
-        Cuboid.on_floor("shelf", (0.9, -0.8, 0.0), (0.9, 0.4, 1.6), 45.0),
-    ))
+    room = Room(
+        (
+            Cuboid.on_floor("chair", (0.4, 0.5, 0.0), (0.5, 0.5, 0.9), 20.0),
+            Cuboid.on_floor("table", (-0.6, -0.4, 0.0), (1.2, 0.8, 0.75), -10.0),
+            Cuboid.on_floor("shelf", (0.9, -0.8, 0.0), (0.9, 0.4, 1.6), 45.0),
+        )
+    )
     frames, images = [], []
     for index in range(KEYFRAMES_PER_QUERY):
         angle = 2 * math.pi * index / KEYFRAMES_PER_QUERY
         camera = Camera.looking_at((3.0 * math.cos(angle), 3.0 * math.sin(angle), 1.2), (0.0, 0.0, 0.5))
         depth = room.noisy_depth(camera, range_noise=0.01, hole_fraction=0.05, seed=index).astype(np.float32)
-        frames.append(Frame("front", index, "front_optical", np.zeros((camera.height, camera.width, 3), np.uint8),
-                            depth, intrinsics=CameraIntrinsics(camera.k, camera.width, camera.height),
-                            pose=Pose.from_matrix(_matrix(camera.rotation, camera.position), "map")))
+        frames.append(
+            Frame(
+                "front",
+                index,
+                "front_optical",
+                np.zeros((camera.height, camera.width, 3), np.uint8),
+                depth,
+                intrinsics=CameraIntrinsics(camera.k, camera.width, camera.height),
+                pose=Pose.from_matrix(_matrix(camera.rotation, camera.position), "map"),
+            )
+        )
         mapping = ResizeMapping(camera.width, camera.height, camera.width, camera.height)
         boxes = [Box(c.label, drawn_box(camera, c)) for c in room.cuboids]
-        images.append(ConversationImage(KEYFRAMES_PER_QUERY + index + 1, index + 1, index + 1, frames[-1].rgb, mapping, boxes))
+        images.append(
+            ConversationImage(KEYFRAMES_PER_QUERY + index + 1, index + 1, index + 1, frames[-1].rgb, mapping, boxes)
+        )
     box_stage: list[float] = []  # the real pipeline's box stage, timed in place
     stage = pipeline.object_boxes
 
@@ -213,10 +227,15 @@ def ingest(frames: int) -> tuple[dict[str, float], dict]:
     for label, extra in (("default_threads", []), ("one_core", ["--one-core"])):
         environment = dict(os.environ)
         if extra:
-            environment.update({variable: "1" for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+            environment.update(
+                {variable: "1" for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+            )
         completed = subprocess.run(
             [sys.executable, str(BENCH_DIR / "ingest_bench.py"), "--frames", str(frames), *extra],
-            capture_output=True, text=True, env=environment, timeout=300,
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=300,
         )
         if completed.returncode != 0:
             raise RuntimeError(f"ingest_bench.py {' '.join(extra)} failed:\n{completed.stderr[-2000:]}")
@@ -317,8 +336,16 @@ def machine() -> dict[str, str]:
     cpu = "unknown"
     memory = "unknown"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+        kib = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        )
         memory = f"{kib / 2**20:.1f} GiB"
     except (OSError, StopIteration):
         pass

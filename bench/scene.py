@@ -34,7 +34,11 @@ class Panorama:
         # Wall: a colour gradient with wallpaper stripes, 3-5 m away.
         wall_depth = 4.0 + 0.8 * np.sin(columns / 900.0)
         base = np.stack(
-            [175 + 30 * np.sin(columns / 700.0), 168 + 25 * np.sin(columns / 530.0 + 1), 150 + 20 * np.cos(columns / 610.0)],
+            [
+                175 + 30 * np.sin(columns / 700.0),
+                168 + 25 * np.sin(columns / 530.0 + 1),
+                150 + 20 * np.cos(columns / 610.0),
+            ],
             axis=-1,
         )
         stripes = 12.0 * (np.floor(columns / 23.0) % 2)[:, None]

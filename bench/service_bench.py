@@ -348,7 +348,9 @@ def pipeline_in_subprocess(repeats: int) -> dict:
     """:func:`pipeline_without_ros` in a fresh process (this one holds other benchmarks' memory and threads)."""
     completed = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "pipeline", "--repeats", str(repeats)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"the in-process pipeline benchmark failed:\n{completed.stderr[-2000:]}")
@@ -364,14 +366,19 @@ def concurrent_clients(service: str, clients: int, calls: int, budget_s: float) 
             processes.append(
                 subprocess.Popen(
                     [*command, "--index", str(index)],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
                 )
             )
         deadline = time.monotonic() + 90.0
         for process in processes:  # each prints "ready" once its client sees the service
             line = _read_line(process, deadline)
             if line != "ready":
-                raise RuntimeError(f"a client did not get ready: {line!r} {process.stderr.read() if process.poll() is not None else ''}")
+                raise RuntimeError(
+                    f"a client did not get ready: {line!r} {process.stderr.read() if process.poll() is not None else ''}"
+                )
         released = time.perf_counter()
         for process in processes:
             process.stdin.write("go\n")

@@ -39,7 +39,6 @@ def _is_true(context, name: str) -> bool:
     return value == "true"
 
 
-
 def _node(context, *args, **kwargs):
     overrides = {"use_sim_time": _is_true(context, "use_sim_time"), "autostart": _is_true(context, "autostart")}
     model = LaunchConfiguration("model").perform(context)

@@ -52,7 +52,11 @@ def _yaml_value(value: Any) -> str:
 
 
 def _type_name(value: Any) -> str:
-    return "string[]" if isinstance(value, tuple) else {"str": "string", "bool": "bool"}.get(type(value).__name__, type(value).__name__)
+    return (
+        "string[]"
+        if isinstance(value, tuple)
+        else {"str": "string", "bool": "bool"}.get(type(value).__name__, type(value).__name__)
+    )
 
 
 def all_parameters() -> list[tuple[str, Any, str]]:

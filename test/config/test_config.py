@@ -92,7 +92,9 @@ def test_wrong_types_and_unknown_names_are_rejected():
 
 
 def test_cameras_and_pose_groups():
-    config = NodeConfig.from_parameters({"cameras.names": ["front", "left"], "pose.source": "odometry", "autostart": False})
+    config = NodeConfig.from_parameters(
+        {"cameras.names": ["front", "left"], "pose.source": "odometry", "autostart": False}
+    )
     assert config.cameras.names == ("front", "left") and config.pose.source == "odometry" and config.autostart is False
     for values, message in [
         ({"cameras.names": []}, "cameras.names must name at least one camera"),
@@ -116,7 +118,9 @@ def test_per_camera_parameters_and_extrinsics():
     position, quaternion = camera.extrinsic_values()
     assert position == (0.2, 0.0, 1.1)
     assert quaternion == pytest.approx((0.0, 0.0, math.sqrt(0.5), math.sqrt(0.5)), abs=1e-6)
-    assert CameraConfig.from_parameters("front", {"cameras.front.extrinsic": "1 2 3 0 0 0 2"}).extrinsic_values()[1] == (0, 0, 0, 1)
+    assert CameraConfig.from_parameters("front", {"cameras.front.extrinsic": "1 2 3 0 0 0 2"}).extrinsic_values()[
+        1
+    ] == (0, 0, 0, 1)
     assert CameraConfig(name="front").extrinsic_values() is None
     for values, message in [
         ({"cameras.front.extrinsic": "1 2 3"}, r"cameras\.front\.extrinsic must be"),

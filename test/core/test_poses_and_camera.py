@@ -44,7 +44,6 @@ def test_poses_and_intrinsics_validate_and_round_trip():
         CameraIntrinsics(k=INTRINSICS.k, width=0, height=HEIGHT)
 
 
-
 def test_slerp_takes_the_short_way():
     pose = interpolate(Pose((0, 0, 0), yaw(math.radians(170)), "m"), Pose((0, 0, 0), yaw(math.radians(-170)), "m"), 0.5)
     angle = 2 * math.atan2(pose.orientation[2], pose.orientation[3])

@@ -48,7 +48,8 @@ def generated(tmp_path_factory):
 def file_hashes(directory: Path) -> dict[str, str]:
     return {
         str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(directory.rglob("*")) if path.is_file()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
     }
 
 
@@ -91,7 +92,9 @@ def forward_of(quaternion) -> np.ndarray:
 
 
 def signed_degrees(facing, toward) -> float:
-    return math.degrees(math.atan2(facing[0] * toward[1] - facing[1] * toward[0], facing[0] * toward[0] + facing[1] * toward[1]))
+    return math.degrees(
+        math.atan2(facing[0] * toward[1] - facing[1] * toward[0], facing[0] * toward[0] + facing[1] * toward[1])
+    )
 
 
 def chosen_text(record: dict) -> str:
@@ -116,7 +119,9 @@ def expected_answer(record: dict, scene: dict, keyframes: list[dict]) -> str:
         (wanted,) = re.match(r"How many (.+) are there in the room\?", question).groups()
         return str(sum(plural(o["category"]) == wanted for o in scene["objects"]))
     if family == "abs_distance":
-        a, b = re.match(r"What is the distance between the centres of the (.+) and the (.+), in metres\?", question).groups()
+        a, b = re.match(
+            r"What is the distance between the centres of the (.+) and the (.+), in metres\?", question
+        ).groups()
         value, unit = f"{np.linalg.norm(centre(a) - centre(b)):.2f}", " m"
     elif family == "object_size":
         (a,) = re.match(r"How long is the longest dimension .* of the (.+), in centimetres\?", question).groups()
@@ -126,12 +131,16 @@ def expected_answer(record: dict, scene: dict, keyframes: list[dict]) -> str:
         value = f"{np.linalg.norm((centre(a) - centre(b))[:2]) + np.linalg.norm((centre(b) - centre(c))[:2]):.2f}"
         unit = " m"
     elif family == "rel_distance":
-        word, target = re.match(r"Which of these objects is (closest to|farthest from) the (.+) \(measuring", question).groups()
+        word, target = re.match(
+            r"Which of these objects is (closest to|farthest from) the (.+) \(measuring", question
+        ).groups()
         labels = [o[3:] for o in record["options"]]
         distances = [np.linalg.norm(centre(label) - centre(target)) for label in labels]
         return labels[int(np.argmin(distances) if word == "closest to" else np.argmax(distances))]
     elif family == "rel_direction":
-        a, b, c = re.match(r"If I am standing at the (.+) and facing the (.+), is the (.+) to my left", question).groups()
+        a, b, c = re.match(
+            r"If I am standing at the (.+) and facing the (.+), is the (.+) to my left", question
+        ).groups()
         angle = signed_degrees(centre(b) - centre(a), centre(c) - centre(a))
         return "back" if abs(angle) > 135 else "left" if angle > 0 else "right"
     elif family == "turn_direction":
@@ -187,18 +196,28 @@ def check_boxes(record: dict, scene: dict, keyframes: list[dict]) -> None:
         camera_width, camera_height = frame["intrinsics"]["size"]
         k = np.array(frame["intrinsics"]["K"])
         x, y, z, w = frame["pose"]["orientation"]
-        rotation = np.array([
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ])
+        rotation = np.array(
+            [
+                [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+            ]
+        )
         item = objects[box["label"]]
         c, s = math.cos(item["yaw"]), math.sin(item["yaw"])
         sx, sy, sz = (v / 2 for v in item["size"])
-        corners = np.array([
-            [item["centre"][0] + c * a * sx - s * b * sy, item["centre"][1] + s * a * sx + c * b * sy, item["centre"][2] + h * sz]
-            for a in (-1, 1) for b in (-1, 1) for h in (-1, 1)
-        ])
+        corners = np.array(
+            [
+                [
+                    item["centre"][0] + c * a * sx - s * b * sy,
+                    item["centre"][1] + s * a * sx + c * b * sy,
+                    item["centre"][2] + h * sz,
+                ]
+                for a in (-1, 1)
+                for b in (-1, 1)
+                for h in (-1, 1)
+            ]
+        )
         camera = (corners - np.array(frame["pose"]["position"])) @ rotation
         if (camera[:, 2] <= 0.05).any():
             continue  # partly behind the camera: the corner box is unbounded
@@ -208,7 +227,9 @@ def check_boxes(record: dict, scene: dict, keyframes: list[dict]) -> None:
         assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height
         assert x1 >= u.min() - 1.5 and x2 <= u.max() + 1.5 and y1 >= v.min() - 1.5 and y2 <= v.max() + 1.5, record["id"]
     drawn = record["trace"]["boxes"]
-    assert [b["label"] for b in drawn] == [label for label in record["objects"] if any(b["label"] == label for b in record["boxes"])]
+    assert [b["label"] for b in drawn] == [
+        label for label in record["objects"] if any(b["label"] == label for b in record["boxes"])
+    ]
     assert all(b in record["boxes"] for b in drawn)
 
 
@@ -241,10 +262,20 @@ def test_ideal_traces_score_everything_and_random_traces_score_near_chance(gener
 def test_a_recorded_run_with_labelled_objects(tmp_path):
     scene = sim_scene("run", np.random.default_rng(4), 6, 320, 240)
     write_keyframes(scene.frames, tmp_path / "run")
-    document = {"frame_id": "map", "objects": [
-        {"label": o.label, "category": o.category, "shape": o.shape, "centre": list(o.centre), "size": list(o.size),
-         "yaw_deg": math.degrees(o.yaw)} for o in scene.objects
-    ]}
+    document = {
+        "frame_id": "map",
+        "objects": [
+            {
+                "label": o.label,
+                "category": o.category,
+                "shape": o.shape,
+                "centre": list(o.centre),
+                "size": list(o.size),
+                "yaw_deg": math.degrees(o.yaw),
+            }
+            for o in scene.objects
+        ],
+    }
     (tmp_path / "objects.yaml").write_text(yaml.safe_dump(document))
     summary = generate_keyframe_benchmark(tmp_path / "bench", tmp_path / "run", tmp_path / "objects.yaml", items=60)
     assert summary.items >= 30 and summary.scenes == 1
@@ -269,7 +300,9 @@ def test_objects_yaml_and_settings_are_checked(tmp_path):
     (tmp_path / "bad.yaml").write_text("objects:\n  - label: chair\n    centre: [1, 2]\n    size: [1, 1, 1]\n")
     with pytest.raises(BenchmarkError, match="object 1: centre and size need 3"):
         generate_keyframe_benchmark(tmp_path / "b", tmp_path / "run", tmp_path / "bad.yaml")
-    (tmp_path / "odom.yaml").write_text("frame_id: odom\nobjects:\n  - {label: chair, centre: [1, 2, 0.5], size: [1, 1, 1]}\n")
+    (tmp_path / "odom.yaml").write_text(
+        "frame_id: odom\nobjects:\n  - {label: chair, centre: [1, 2, 0.5], size: [1, 1, 1]}\n"
+    )
     with pytest.raises(BenchmarkError, match="pose is in 'map' but the objects are in 'odom'"):
         generate_keyframe_benchmark(tmp_path / "b", tmp_path / "run", tmp_path / "odom.yaml")
     with pytest.raises(BenchmarkError, match="unknown families"):
@@ -281,7 +314,9 @@ def test_bench_gen_command_writes_a_folder_reason_can_read(tmp_path, capsys):
     assert main(["bench-gen", "--out", str(out), "--items", "24", "--scenes", "2", "--seed", "3"]) == 0
     assert "wrote 24 items over 2 scene(s)" in capsys.readouterr().out
     frames = read_keyframes(out / "scenes" / "scene_000")
-    assert len(frames) == 6 and all(f.depth is not None and f.pose is not None and f.intrinsics is not None for f in frames)
+    assert len(frames) == 6 and all(
+        f.depth is not None and f.pose is not None and f.intrinsics is not None for f in frames
+    )
     assert main(["bench-gen", "--out", str(out), "--items", "24", "--scenes", "2"]) == 2
     assert "not empty" in capsys.readouterr().err
     assert main(["bench-gen", "--out", str(out), "--items", "16", "--scenes", "2", "--force"]) == 0

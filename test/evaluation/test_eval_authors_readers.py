@@ -31,11 +31,22 @@ def write_release(root: Path, name: str, records: list[dict], jsonl: bool = Fals
 def test_vsi_bench_items_are_video_frames_with_the_frame_sentence(tmp_path):
     frames = [f"vsi_bench/scene0042/frame_{i:02d}.png" for i in range(16)]
     records = [
-        {"problem_id": 7, "question": "Which object is closer to the sofa?", "options": ["A. tv", "B. bed"],
-         "problem_type": "multiple choice", "answer": "<answer>B</answer>", "image_path": frames,
-         "original_question_type": "object_rel_distance"},
-        {"question": "How many chairs are in this room?", "problem_type": "regression", "answer": "4",
-         "image_path": frames, "original_question_type": "object_counting"},
+        {
+            "problem_id": 7,
+            "question": "Which object is closer to the sofa?",
+            "options": ["A. tv", "B. bed"],
+            "problem_type": "multiple choice",
+            "answer": "<answer>B</answer>",
+            "image_path": frames,
+            "original_question_type": "object_rel_distance",
+        },
+        {
+            "question": "How many chairs are in this room?",
+            "problem_type": "regression",
+            "answer": "4",
+            "image_path": frames,
+            "original_question_type": "object_counting",
+        },
     ]
     items = load_authors_benchmark(write_release(tmp_path, "vsi_bench", records))
     choice, count = items
@@ -56,19 +67,39 @@ def test_vsi_bench_items_are_video_frames_with_the_frame_sentence(tmp_path):
 
 
 def test_maze_and_spatialeval_use_the_first_image_and_the_index_line(tmp_path):
-    maze = write_release(tmp_path, "maze", [
-        {"question": "Which path reaches the goal?", "options": ["A. up", "B. down"], "problem_type": "multiple choice",
-         "answer": "A", "image_path": ["maze/0001.png"], "grid_size": 5, "original_question_type": "maze"},
-    ])
+    maze = write_release(
+        tmp_path,
+        "maze",
+        [
+            {
+                "question": "Which path reaches the goal?",
+                "options": ["A. up", "B. down"],
+                "problem_type": "multiple choice",
+                "answer": "A",
+                "image_path": ["maze/0001.png"],
+                "grid_size": 5,
+                "original_question_type": "maze",
+            },
+        ],
+    )
     (item,) = load_authors_benchmark(maze)
     assert item.prompt_style is PromptStyle.SINGLE and item.images == (tmp_path / "maze/0001.png",)
     assert item.reference_body == "Which path reaches the goal?\nA. up\nB. down" + INDEX_1 + MC
     assert item.max_turns == 20 and item.extra["grid_size"] == 5
 
-    real = write_release(tmp_path, "SpatialEval_spatialreal", [
-        {"question": "How many cats?", "problem_type": "numerical", "answer": "2",
-         "image_path": ["real/a.jpg", "real/b.jpg"]},
-    ], jsonl=True)
+    real = write_release(
+        tmp_path,
+        "SpatialEval_spatialreal",
+        [
+            {
+                "question": "How many cats?",
+                "problem_type": "numerical",
+                "answer": "2",
+                "image_path": ["real/a.jpg", "real/b.jpg"],
+            },
+        ],
+        jsonl=True,
+    )
     (item,) = load_authors_benchmark(real)
     assert item.images == (tmp_path / "real/a.jpg",) and item.max_turns == 10
     assert item.reference_body == "How many cats?" + INDEX_1 + NUM
@@ -78,23 +109,40 @@ def test_maze_and_spatialeval_use_the_first_image_and_the_index_line(tmp_path):
 
 def test_spar_and_mmsi_branches(tmp_path):
     records = [
-        {"question": "How far is the lamp from the camera? Answer using a single number and nothing else.",
-         "problem_type": "regression", "answer": "2.5", "image_path": ["spar/v1.jpg"], "data_type": "single_view",
-         "original_question_type": "depth_prediction_oc"},
-        {"question": "Which box matches? Your answer can only include one of options A, B, C or D.",
-         "options": ["A. [1, 2, 3, 4]", "B. [5, 6, 7, 8]"], "problem_type": "multiple choice", "answer": "B",
-         "image_path": ["spar/v1.jpg", "spar/v2.jpg"], "data_type": "multi_view",
-         "original_question_type": "position_matching"},
-        {"question": "How did the view change?", "problem_type": "vci", "answer": "move_right:1,move_left:0",
-         "image_path": ["spar/v1.jpg", "spar/v2.jpg"], "data_type": "multi_view",
-         "original_question_type": "view_change_infer"},
+        {
+            "question": "How far is the lamp from the camera? Answer using a single number and nothing else.",
+            "problem_type": "regression",
+            "answer": "2.5",
+            "image_path": ["spar/v1.jpg"],
+            "data_type": "single_view",
+            "original_question_type": "depth_prediction_oc",
+        },
+        {
+            "question": "Which box matches? Your answer can only include one of options A, B, C or D.",
+            "options": ["A. [1, 2, 3, 4]", "B. [5, 6, 7, 8]"],
+            "problem_type": "multiple choice",
+            "answer": "B",
+            "image_path": ["spar/v1.jpg", "spar/v2.jpg"],
+            "data_type": "multi_view",
+            "original_question_type": "position_matching",
+        },
+        {
+            "question": "How did the view change?",
+            "problem_type": "vci",
+            "answer": "move_right:1,move_left:0",
+            "image_path": ["spar/v1.jpg", "spar/v2.jpg"],
+            "data_type": "multi_view",
+            "original_question_type": "view_change_infer",
+        },
     ]
     depth, match, vci = load_authors_benchmark(write_release(tmp_path, "spar_bench", records))
     assert depth.prompt_style is PromptStyle.SINGLE and len(depth.images) == 1
     assert depth.reference_body == "How far is the lamp from the camera? \n" + INDEX_1 + NUM
     assert depth.question == "How far is the lamp from the camera?"
-    note = ("The values represent the bounding box coordinates normalized to a 0-1000 scale, "
-            "with the top-left corner as the origin of the image.")
+    note = (
+        "The values represent the bounding box coordinates normalized to a 0-1000 scale, "
+        "with the top-left corner as the origin of the image."
+    )
     assert match.prompt_style is PromptStyle.VIEWS and len(match.images) == 2
     assert match.reference_body == "Which box matches? \nA. [1, 2, 3, 4]\nB. [5, 6, 7, 8]\n" + note + MC
     assert match.question == "Which box matches?\n" + note
@@ -109,9 +157,13 @@ def test_spar_and_mmsi_branches(tmp_path):
 
 
 def test_an_image_folder_elsewhere(tmp_path):
-    path = write_release(tmp_path / "images", "maze", [
-        {"question": "q", "problem_type": "free-form", "answer": "a", "image_path": ["m.png"]},
-    ])
+    path = write_release(
+        tmp_path / "images",
+        "maze",
+        [
+            {"question": "q", "problem_type": "free-form", "answer": "a", "image_path": ["m.png"]},
+        ],
+    )
     moved = tmp_path / "files" / "maze.json"
     moved.parent.mkdir()
     path.rename(moved)
@@ -144,8 +196,12 @@ def test_unknown_file_names_and_spar_without_data_type(tmp_path):
     other.write_text("[]")
     with pytest.raises(ItemError, match="cannot tell the benchmark"):
         load_items(other)
-    path = write_release(tmp_path, "mmsi_bench", [
-        {"question": "q", "problem_type": "regression", "answer": "1", "image_path": ["a.png"]},
-    ])
+    path = write_release(
+        tmp_path,
+        "mmsi_bench",
+        [
+            {"question": "q", "problem_type": "regression", "answer": "1", "image_path": ["a.png"]},
+        ],
+    )
     with pytest.raises(ItemError, match="missing field 'data_type'"):
         load_authors_benchmark(path)

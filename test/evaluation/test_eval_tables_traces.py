@@ -33,7 +33,11 @@ def test_family_rows_and_the_overall_mean_of_family_scores():
     overall = table["overall"]
     assert overall["score"] == pytest.approx((2 / 3 + 0.7) / 2)  # the authors' overall: mean of the type averages
     assert overall["item_score"] == pytest.approx(3.4 / 5) and overall["count"] == 5
-    assert set(aggregate(RECORDS, merge_difficulty=False)["families"]) == {"rel_dir", "route_planning_easy", "route_planning_hard"}
+    assert set(aggregate(RECORDS, merge_difficulty=False)["families"]) == {
+        "rel_dir",
+        "route_planning_easy",
+        "route_planning_hard",
+    }
     json.dumps(table)
 
 
@@ -56,8 +60,19 @@ def test_a_record_without_a_score_is_refused():
 
 
 def item(options=(), answer="B", problem_type="multiple choice", extra=None) -> EvalItem:
-    return EvalItem("1", "f", "Which?", tuple(options), AnswerType.MULTIPLE_CHOICE, problem_type, answer,
-                    PromptStyle.VIEWS, (Path("a.png"),), "test", extra=extra or {})
+    return EvalItem(
+        "1",
+        "f",
+        "Which?",
+        tuple(options),
+        AnswerType.MULTIPLE_CHOICE,
+        problem_type,
+        answer,
+        PromptStyle.VIEWS,
+        (Path("a.png"),),
+        "test",
+        extra=extra or {},
+    )
 
 
 def test_ideal_trace_draws_the_true_boxes_then_answers():
@@ -75,7 +90,9 @@ def test_random_traces_pick_options_or_numbers_in_range():
     rng = np.random.default_rng(1)
     letters = {parse_turn(random_trace(item(("A. x", "B. y", "C. z")), rng)[-1]).answer for _ in range(60)}
     assert letters == {"A", "B", "C"}
-    numeric = item(answer="2.35", problem_type="regression", extra={"answer_range": [1.0, 3.0], "model_sizes": [[308, 252]]})
+    numeric = item(
+        answer="2.35", problem_type="regression", extra={"answer_range": [1.0, 3.0], "model_sizes": [[308, 252]]}
+    )
     for _ in range(20):
         mapper, final = random_trace(numeric, rng)
         (box,) = parse_turn(mapper).items

@@ -59,10 +59,14 @@ def footprint_outline(box: ObjectBox, step: float = 0.001) -> np.ndarray:
     half_length, half_width = box.size[0] / 2.0, box.size[1] / 2.0
     u = np.linspace(-half_length, half_length, int(2 * half_length / step) + 1)
     v = np.linspace(-half_width, half_width, int(2 * half_width / step) + 1)
-    local = np.concatenate([
-        np.column_stack([u, np.full_like(u, -half_width)]), np.column_stack([u, np.full_like(u, half_width)]),
-        np.column_stack([np.full_like(v, -half_length), v]), np.column_stack([np.full_like(v, half_length), v]),
-    ])
+    local = np.concatenate(
+        [
+            np.column_stack([u, np.full_like(u, -half_width)]),
+            np.column_stack([u, np.full_like(u, half_width)]),
+            np.column_stack([np.full_like(v, -half_length), v]),
+            np.column_stack([np.full_like(v, half_length), v]),
+        ]
+    )
     c, s = math.cos(box.yaw), math.sin(box.yaw)
     return local @ np.array([[c, s], [-s, c]]) + np.array(box.centre[:2])
 
@@ -108,8 +112,9 @@ def test_the_gap_between_random_yawed_boxes_matches_dense_surface_sampling(seed)
     rng = np.random.default_rng(seed)
     a = make_box((0.0, 0.0, rng.uniform(0.2, 0.6)), rng.uniform(0.3, 1.2, 3), rng.uniform(-90, 90))
     offset = rng.uniform(0.8, 2.0) * np.array([math.cos(seed), math.sin(seed), 0.0])
-    b = make_box(np.array(a.centre) + offset + (0.0, 0.0, rng.uniform(-0.5, 1.5)), rng.uniform(0.3, 1.2, 3),
-                 rng.uniform(-90, 90))
+    b = make_box(
+        np.array(a.centre) + offset + (0.0, 0.0, rng.uniform(-0.5, 1.5)), rng.uniform(0.3, 1.2, 3), rng.uniform(-90, 90)
+    )
     gap = box_distance(a, b).gap
     sampled = sampled_gap(a, b)
     assert gap <= sampled + 1e-9  # exact distance is never more than that of sampled surface points

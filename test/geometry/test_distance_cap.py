@@ -7,9 +7,24 @@ from vilasr_ros.geometry.fusion import MAX_DISTANCE_OBJECTS, object_distances
 def estimate(number: int) -> SpatialEstimate:
     position = (float(number), 0.0, 0.0)
     return SpatialEstimate(
-        f"object{number}", OBJECT, 2, 1, "cam", "cam_optical", 0, (0.0, 0.0, 1.0, 1.0), (0.0,) * 4,
-        has_depth=True, has_pose=True, valid_3d=True, frame_id="map",
-        position=position, end_position=position, size=(0.5, 0.5, 0.1), length=0.0, stddev=0.0,
+        f"object{number}",
+        OBJECT,
+        2,
+        1,
+        "cam",
+        "cam_optical",
+        0,
+        (0.0, 0.0, 1.0, 1.0),
+        (0.0,) * 4,
+        has_depth=True,
+        has_pose=True,
+        valid_3d=True,
+        frame_id="map",
+        position=position,
+        end_position=position,
+        size=(0.5, 0.5, 0.1),
+        length=0.0,
+        stddev=0.0,
     )
 
 

@@ -164,9 +164,24 @@ def test_a_pose_maps_the_optical_frame_into_the_fixed_frame():
 
 def view(label="chair", position=(1.0, 0.0, 0.0), stddev=0.02, image_index=2, source_index=1, kind=OBJECT, valid=True):
     return SpatialEstimate(
-        label, kind, image_index, source_index, "cam", "cam_optical", 0, (0.0, 0.0, 1.0, 1.0), (0.0,) * 4,
-        has_depth=True, has_pose=valid, valid_3d=valid, frame_id="map" if valid else "cam_optical",
-        position=position, end_position=position, size=(0.5, 0.5, 0.1), length=0.0, stddev=stddev,
+        label,
+        kind,
+        image_index,
+        source_index,
+        "cam",
+        "cam_optical",
+        0,
+        (0.0, 0.0, 1.0, 1.0),
+        (0.0,) * 4,
+        has_depth=True,
+        has_pose=valid,
+        valid_3d=valid,
+        frame_id="map" if valid else "cam_optical",
+        position=position,
+        end_position=position,
+        size=(0.5, 0.5, 0.1),
+        length=0.0,
+        stddev=stddev,
     )
 
 

@@ -53,7 +53,7 @@ def camera_for(cuboid: Cuboid, diagonal: int, range_m: float, height: float = 1.
     return Camera.looking_at(position, cuboid.centre)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def depth_image(room: Room, camera_key: tuple, noisy: bool = True, seed: int = 0) -> np.ndarray:
     camera = CAMERAS[camera_key]
     return room.noisy_depth(camera, NOISE, HOLES, seed) if noisy else room.depth(camera)
@@ -191,9 +191,7 @@ def faces_covered(points: np.ndarray, cuboid: Cuboid) -> int:
     """How many of the cuboid's four side faces hold at least 10 % of the points (within 3 cm)."""
     local = (points - cuboid.centre) @ cuboid.rotation()
     half = np.array(cuboid.size) / 2.0
-    return sum(
-        np.mean(np.abs(local[:, axis] - sign * half[axis]) < 0.03) >= 0.1 for axis in (0, 1) for sign in (-1, 1)
-    )
+    return sum(np.mean(np.abs(local[:, axis] - sign * half[axis]) < 0.03) >= 0.1 for axis in (0, 1) for sign in (-1, 1))
 
 
 def test_an_object_partly_hidden_behind_another_is_told_apart_and_extended_to_the_floor():
@@ -299,8 +297,13 @@ def test_the_surface_point_lies_on_the_visible_surface_under_the_box_centre():
     camera = CAMERAS[key]
     box_px = drawn_box(camera, CRATE)
     points = object_points(view_of(camera, depth_image(ROOM, key, noisy=False)), box_px, 0.0)
-    centre_ray = np.array([((box_px[0] + box_px[2]) / 2 - 0.5 - camera.k[0, 2]) / camera.k[0, 0],
-                           ((box_px[1] + box_px[3]) / 2 - 0.5 - camera.k[1, 2]) / camera.k[1, 1], 1.0])
+    centre_ray = np.array(
+        [
+            ((box_px[0] + box_px[2]) / 2 - 0.5 - camera.k[0, 2]) / camera.k[0, 0],
+            ((box_px[1] + box_px[3]) / 2 - 0.5 - camera.k[1, 2]) / camera.k[1, 1],
+            1.0,
+        ]
+    )
     hit_depth = Room((CRATE,)).depth(camera)[int((box_px[1] + box_px[3]) / 2), int((box_px[0] + box_px[2]) / 2)]
     expected = camera.rotation @ (centre_ray * hit_depth) + camera.position
     assert np.linalg.norm(points.surface_point - expected) < 0.02
@@ -312,9 +315,15 @@ def test_uncertainty_grows_with_range_fewer_points_and_disagreeing_views():
     room = Room((CRATE,), x_range=(-3.0, 8.0), y_range=(-4.0, 6.0))
     near, far = camera_for(CRATE, 0, 1.5), camera_for(CRATE, 0, 4.5)
 
-    def box_from(camera, seed=0, settings=ObjectSettings(), shift=(0.0, 0.0, 0.0)):
-        view = DepthView(room.noisy_depth(camera, NOISE, HOLES, seed), camera.k, (640, 480), camera.rotation,
-                         camera.position + np.array(shift))
+    def box_from(camera, seed=0, settings=None, shift=(0.0, 0.0, 0.0)):
+        settings = settings or ObjectSettings()
+        view = DepthView(
+            room.noisy_depth(camera, NOISE, HOLES, seed),
+            camera.k,
+            (640, 480),
+            camera.rotation,
+            camera.position + np.array(shift),
+        )
         return object_points(view, drawn_box(camera, CRATE), 0.0, settings)
 
     settings = ObjectSettings()
@@ -392,8 +401,10 @@ def test_many_drawings_of_one_object_are_read_spread_over_the_viewing_directions
     cuboid = STOOL
     room = Room((cuboid,), x_range=(-4.0, 7.0), y_range=(-5.0, 5.0))
     cameras = [camera_for(cuboid, 0, 2.0 + 0.1 * i) for i in range(6)] + [camera_for(cuboid, 2, 2.5)]
-    drawings = [(view_of(camera, room.noisy_depth(camera, NOISE, HOLES, i)), drawn_box(camera, cuboid))
-                for i, camera in enumerate(cameras)]
+    drawings = [
+        (view_of(camera, room.noisy_depth(camera, NOISE, HOLES, i)), drawn_box(camera, cuboid))
+        for i, camera in enumerate(cameras)
+    ]
     estimate = estimate_object_box(drawings, 0.0, max_views=2)
     assert estimate.used == [0, 6]  # the largest drawing (nearest camera), then the opposite side
     assert len(estimate.views) == 2 and estimate.box.num_views == 2

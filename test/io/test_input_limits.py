@@ -99,8 +99,11 @@ def test_the_default_limit_admits_4k():
         (lambda: colour_from_raw("yuyv", 4, 1, 2, False, bytes(8)), "odd width 1", "malformed"),
         (lambda: colour_from_raw("rgb8", 40000, 40000, 120000, False, b""), "more than the limit", "too large"),
         (lambda: depth_from_raw("16UC1", 30000, 30000, 60000, False, b""), "more than the limit", "too large"),
-        (lambda: depth_from_compressed("16UC1; compressedDepth png", bytes(12) + png_bomb(40000, 40000, 16, 0)),
-         "more than the limit", "too large"),
+        (
+            lambda: depth_from_compressed("16UC1; compressedDepth png", bytes(12) + png_bomb(40000, 40000, 16, 0)),
+            "more than the limit",
+            "too large",
+        ),
         (lambda: colour_from_raw("bayer_rggb8", 2, 2, 2, False, bytes(4)), "unsupported image encoding", "unsupported"),
     ],
 )

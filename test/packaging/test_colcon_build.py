@@ -57,8 +57,15 @@ def test_colcon_build_and_generated_types_import(tmp_path):
         ignore=shutil.ignore_patterns(".*", "build", "install", "log", "demo_out", "__pycache__"),
     )
     build = subprocess.run(
-        [colcon, "build", "--base-paths", "src", "--cmake-args", "-DBUILD_TESTING=OFF",
-         f"-DPython3_EXECUTABLE={sys.executable}"],
+        [
+            colcon,
+            "build",
+            "--base-paths",
+            "src",
+            "--cmake-args",
+            "-DBUILD_TESTING=OFF",
+            f"-DPython3_EXECUTABLE={sys.executable}",
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -68,14 +75,23 @@ def test_colcon_build_and_generated_types_import(tmp_path):
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
 
     prefix = tmp_path / "install" / "vilasr_ros"
-    for relative in ("share/vilasr_ros/launch/vilasr.launch.py", "share/vilasr_ros/config/vilasr.yaml",
-                     "lib/vilasr_ros/vilasr_node", "share/vilasr_ros/package.xml"):
+    for relative in (
+        "share/vilasr_ros/launch/vilasr.launch.py",
+        "share/vilasr_ros/config/vilasr.yaml",
+        "lib/vilasr_ros/vilasr_node",
+        "share/vilasr_ros/package.xml",
+    ):
         assert (prefix / relative).exists(), relative
 
     # Source the generated setup script the way a ROS user would, then import.
     check = subprocess.run(
-        ["sh", "-c", f'. "{tmp_path}/install/local_setup.sh" && exec "{sys.executable}" -c "$0" "$1"',
-         IMPORT_CHECK, str(prefix)],
+        [
+            "sh",
+            "-c",
+            f'. "{tmp_path}/install/local_setup.sh" && exec "{sys.executable}" -c "$0" "$1"',
+            IMPORT_CHECK,
+            str(prefix),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -201,8 +201,12 @@ def test_rviz_is_optional_and_conditional(description):
 def test_large_data_sets_the_shipped_fast_dds_profile_unless_the_environment_chose(description, monkeypatch):
     _, others = description
     (opaque,) = [e for e in others if "function" in e.kwargs and e.kwargs["function"].__name__ == "_large_data"]
-    for name in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_BUILTIN_TRANSPORTS",
-                 "RMW_FASTRTPS_USE_QOS_FROM_XML"):
+    for name in (
+        "FASTDDS_DEFAULT_PROFILES_FILE",
+        "FASTRTPS_DEFAULT_PROFILES_FILE",
+        "FASTDDS_BUILTIN_TRANSPORTS",
+        "RMW_FASTRTPS_USE_QOS_FROM_XML",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ROS_DISTRO", "kilted")
     (action,) = opaque.kwargs["function"]({"large_data": "true"})

@@ -39,7 +39,9 @@ def test_config_file_lists_every_parameter_with_its_default_and_type():
 
 
 def test_config_file_and_readme_table_are_rendered_from_the_schema():
-    check = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "render_parameters.py")], capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "render_parameters.py")], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     readme = (REPO_ROOT / "README.md").read_text()
     for name in parameter_defaults():
@@ -89,7 +91,9 @@ def test_action_goal_and_result_match_the_service():
 
 def test_cmake_lists_every_interface_file():
     cmake = (REPO_ROOT / "CMakeLists.txt").read_text()
-    files = sorted(p.relative_to(REPO_ROOT).as_posix() for d in ("msg", "srv", "action") for p in (REPO_ROOT / d).iterdir())
+    files = sorted(
+        p.relative_to(REPO_ROOT).as_posix() for d in ("msg", "srv", "action") for p in (REPO_ROOT / d).iterdir()
+    )
     assert files == sorted(re.findall(r'"((?:msg|srv|action)/\w+\.\w+)"', cmake))
 
 
@@ -102,8 +106,20 @@ def test_launch_file_declares_the_documented_arguments():
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument"
     }
-    assert declared == {"params_file", "namespace", "model", "use_sim_time", "rviz", "log_level", "autostart",
-                        "camera", "image_topic", "camera_info_topic", "depth_topic", "large_data"}
+    assert declared == {
+        "params_file",
+        "namespace",
+        "model",
+        "use_sim_time",
+        "rviz",
+        "log_level",
+        "autostart",
+        "camera",
+        "image_topic",
+        "camera_info_topic",
+        "depth_topic",
+        "large_data",
+    }
     assert 'executable="vilasr_node"' in (REPO_ROOT / "launch" / "vilasr.launch.py").read_text()
 
 

@@ -13,13 +13,23 @@ pytestmark = pytest.mark.packaging
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-
 def test_wheel_has_the_core_modules_and_the_console_entry_point(tmp_path):
     # Build from a copy: setuptools writes build/ and *.egg-info next to setup.py.
     source = tmp_path / "src"
     shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "install", "log", "test"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            ".",
+        ],
         cwd=source,
         check=True,
         env={"PATH": "/usr/bin:/bin", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "HOME": str(tmp_path)},
@@ -28,8 +38,14 @@ def test_wheel_has_the_core_modules_and_the_console_entry_point(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = next(archive.read(n).decode() for n in names if n.endswith("entry_points.txt"))
-    assert {"vilasr_ros/config/schema.py", "vilasr_ros/cli.py", "vilasr_ros/query/answer.py", "vilasr_ros/ros/node.py",
-            "vilasr_ros/reasoning/prompts/system_prompt.txt", "vilasr_ros/reasoning/prompts/question_template.txt"} <= names
+    assert {
+        "vilasr_ros/config/schema.py",
+        "vilasr_ros/cli.py",
+        "vilasr_ros/query/answer.py",
+        "vilasr_ros/ros/node.py",
+        "vilasr_ros/reasoning/prompts/system_prompt.txt",
+        "vilasr_ros/reasoning/prompts/question_template.txt",
+    } <= names
     assert not any(name.startswith("test") for name in names)
     assert "vilasr-ros = vilasr_ros.cli:main" in entry_points
 

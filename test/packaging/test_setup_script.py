@@ -13,7 +13,6 @@ pytestmark = pytest.mark.packaging
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-
 def fake_bin(tmp_path, tools, python=None):
     """A PATH directory holding only ``tools`` (from this machine) and an optional fake python3."""
     bin_dir = tmp_path / "bin"
@@ -37,7 +36,7 @@ def run_setup(bin_dir, **env):
     )
 
 
-REAL_PYTHON = "#!/bin/sh\nexec {python} \"$@\"\n"
+REAL_PYTHON = '#!/bin/sh\nexec {python} "$@"\n'
 
 
 @pytest.mark.parametrize(

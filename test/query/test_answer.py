@@ -57,7 +57,9 @@ def store_with_frames(count=3) -> KeyframeStore:
     k = np.array([[200.0, 0, 160], [0, 200.0, 120], [0, 0, 1]])
     for number in range(count):
         frame = Frame(
-            camera="front", stamp_ns=(number + 1) * 10**9, frame_id="front_optical",
+            camera="front",
+            stamp_ns=(number + 1) * 10**9,
+            frame_id="front_optical",
             rgb=rng.integers(0, 256, (240, 320, 3), dtype=np.uint8),
             depth=np.full((240, 320), 3000, np.uint16),
             intrinsics=CameraIntrinsics(k=k, width=320, height=240),
@@ -98,7 +100,9 @@ def test_answer_with_keyframes_and_3d_estimates():
 def test_no_keyframes_and_unknown_cameras_are_rejected():
     empty = KeyframeStore(KeyframeConfig(), cameras=["front"])
     outcome = pipeline([ANSWER], store=empty).run(query(), threading.Event(), time.monotonic() + 30)
-    assert outcome.stop_reason == "rejected" and outcome.error == "no keyframes yet from any camera (looking back 120 s)"
+    assert (
+        outcome.stop_reason == "rejected" and outcome.error == "no keyframes yet from any camera (looking back 120 s)"
+    )
     outcome = pipeline([ANSWER]).run(query(cameras=("rear",)), threading.Event(), time.monotonic() + 30)
     assert outcome.stop_reason == "rejected" and "rear" in outcome.error
 
@@ -134,6 +138,11 @@ def test_given_frames_and_the_default_deadline():
     assert outcome.success and outcome.frames == frames  # every given frame, in order, whatever max_keyframes says
     assert outcome.estimates.find("crate").valid_3d
     phases = []
-    stalled = answer(query(timeout=0.2), given(frames), ReasoningEngine(SlowBackend([BOX] * 5, 0.1), EngineConfig()),
-                     Estimation(), on_phase=phases.append)
+    stalled = answer(
+        query(timeout=0.2),
+        given(frames),
+        ReasoningEngine(SlowBackend([BOX] * 5, 0.1), EngineConfig()),
+        Estimation(),
+        on_phase=phases.append,
+    )
     assert stalled.stop_reason == "timeout" and phases == ["selecting_keyframes", "reasoning", "estimating"]

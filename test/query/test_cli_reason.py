@@ -24,8 +24,17 @@ TURNS = [
 
 def reason(*args, cwd=REPO_ROOT):
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from vilasr_ros.cli import main; sys.exit(main(sys.argv[1:]))", "reason", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from vilasr_ros.cli import main; sys.exit(main(sys.argv[1:]))",
+            "reason",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -43,17 +52,39 @@ def test_replay_writes_result_json_and_drawn_images(tmp_path, images):
     transcript = tmp_path / "transcript.json"
     transcript.write_text(json.dumps(TURNS))
     out = tmp_path / "out"
-    result = reason("--image", images[0], "--image", images[1], "--question", "How far is the chair?",
-                    "--answer-type", "numeric", "--backend", "replay", "--transcript", str(transcript), "--out", str(out))
+    result = reason(
+        "--image",
+        images[0],
+        "--image",
+        images[1],
+        "--question",
+        "How far is the chair?",
+        "--answer-type",
+        "numeric",
+        "--backend",
+        "replay",
+        "--transcript",
+        str(transcript),
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     document = json.loads((out / "result.json").read_text())
     assert document["answer"] == "2.5 m" and document["numeric_answer"] == 2.5 and document["numeric_unit"] == "m"
     assert document["stop_reason"] == "answered" and document["choice"] is None
     assert [turn["action"] for turn in document["turns"]] == ["Object Mapper", "Path Tracer", "Answer"]
     first = document["turns"][0]["new_images"][0]
-    assert first == {"index": 3, "base_index": 1, "source_index": 1, "path": "image_03.png",
-                     "boxes": [{"label": "chair", "bbox_2d": [100.0, 50.0, 300.0, 250.0]}], "lines": []}
-    assert document["turns"][0]["user_text"].startswith("\nThe index of the given image is 3 (width: 784, height: 420).")
+    assert first == {
+        "index": 3,
+        "base_index": 1,
+        "source_index": 1,
+        "path": "image_03.png",
+        "boxes": [{"label": "chair", "bbox_2d": [100.0, 50.0, 300.0, 250.0]}],
+        "lines": [],
+    }
+    assert document["turns"][0]["user_text"].startswith(
+        "\nThe index of the given image is 3 (width: 784, height: 420)."
+    )
     second = document["turns"][1]["new_images"][0]
     assert second["index"] == 4 and second["lines"][0]["end_point_2d"] == [600.0, 400.0]
     assert document["turns"][2]["user_text"] is None
@@ -68,13 +99,35 @@ def test_replay_writes_result_json_and_drawn_images(tmp_path, images):
 
 
 def test_bad_inputs_get_clear_errors(tmp_path, images):
-    missing = reason("--image", str(tmp_path / "nope.png"), "--question", "q", "--backend", "replay",
-                     "--transcript", "t.json", "--out", str(tmp_path))
+    missing = reason(
+        "--image",
+        str(tmp_path / "nope.png"),
+        "--question",
+        "q",
+        "--backend",
+        "replay",
+        "--transcript",
+        "t.json",
+        "--out",
+        str(tmp_path),
+    )
     assert missing.returncode == 2 and "cannot read image" in missing.stderr
     no_transcript = reason("--image", images[0], "--question", "q", "--backend", "replay", "--out", str(tmp_path))
     assert no_transcript.returncode == 2 and "--backend replay needs --transcript" in no_transcript.stderr
-    bad_turns = reason("--image", images[0], "--question", "q", "--max-turns", "0", "--backend", "replay",
-                       "--transcript", "t.json", "--out", str(tmp_path))
+    bad_turns = reason(
+        "--image",
+        images[0],
+        "--question",
+        "q",
+        "--max-turns",
+        "0",
+        "--backend",
+        "replay",
+        "--transcript",
+        "t.json",
+        "--out",
+        str(tmp_path),
+    )
     assert bad_turns.returncode == 2 and "engine.max_turns must be >= 1" in bad_turns.stderr
     assert "Traceback" not in missing.stderr + no_transcript.stderr + bad_turns.stderr
 
@@ -82,8 +135,18 @@ def test_bad_inputs_get_clear_errors(tmp_path, images):
 def test_a_tool_error_is_written_too(tmp_path, images):
     transcript = tmp_path / "t.json"
     transcript.write_text(json.dumps(["<think> no idea </think> Action: Object Mapper\n```json\n[oops]\n```"]))
-    result = reason("--image", images[0], "--question", "q", "--backend", "replay", "--transcript", str(transcript),
-                    "--out", str(tmp_path / "out"))
+    result = reason(
+        "--image",
+        images[0],
+        "--question",
+        "q",
+        "--backend",
+        "replay",
+        "--transcript",
+        str(transcript),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert result.returncode == 1
     document = json.loads((tmp_path / "out" / "result.json").read_text())
     assert document["stop_reason"] == "tool_error" and "not a valid literal" in document["error"]
@@ -101,15 +164,34 @@ def test_depth_camera_info_and_pose_give_3d_estimates(tmp_path):
         "distortion_model: plumb_bob\ndistortion_coefficients: {rows: 1, cols: 5, data: [0, 0, 0, 0, 0]}\n"
     )
     transcript = tmp_path / "t.json"
-    transcript.write_text(json.dumps([
-        "<think> The sign. </think> Action: Object Mapper\n```json\n"
-        '[{"index": 1, "bbox_2d": [302, 218, 342, 258], "label": "sign"}]\n```',
-        "<think> Done. </think> Action: Answer\n<answer> 2 m </answer>",
-    ]))
+    transcript.write_text(
+        json.dumps(
+            [
+                "<think> The sign. </think> Action: Object Mapper\n```json\n"
+                '[{"index": 1, "bbox_2d": [302, 218, 342, 258], "label": "sign"}]\n```',
+                "<think> Done. </think> Action: Answer\n<answer> 2 m </answer>",
+            ]
+        )
+    )
     out = tmp_path / "out"
-    result = reason("--image", str(image), "--depth", str(depth), "--camera-info", str(info),
-                    "--pose", "1 0 0 0 0 0 1", "--question", "How far is the sign?", "--backend", "replay",
-                    "--transcript", str(transcript), "--out", str(out))
+    result = reason(
+        "--image",
+        str(image),
+        "--depth",
+        str(depth),
+        "--camera-info",
+        str(info),
+        "--pose",
+        "1 0 0 0 0 0 1",
+        "--question",
+        "How far is the sign?",
+        "--backend",
+        "replay",
+        "--transcript",
+        str(transcript),
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     (sign,) = json.loads((out / "result.json").read_text())["estimates"]
     assert sign["label"] == "sign" and sign["kind"] == "object" and sign["valid_3d"] is True
@@ -117,11 +199,27 @@ def test_depth_camera_info_and_pose_give_3d_estimates(tmp_path):
     assert sign["position"] == pytest.approx([1.0, 0.0, 2.0], abs=0.02)  # camera at x=1 m, looking along +z
     assert sign["bbox_px"] == pytest.approx([300.1, 220.2, 339.9, 260.2], abs=0.5)  # 644x476 model px -> 640x480
 
-    without_pose = reason("--image", str(image), "--depth", str(depth), "--camera-info", str(info),
-                          "--question", "q", "--backend", "replay", "--transcript", str(transcript), "--out", str(out))
+    without_pose = reason(
+        "--image",
+        str(image),
+        "--depth",
+        str(depth),
+        "--camera-info",
+        str(info),
+        "--question",
+        "q",
+        "--backend",
+        "replay",
+        "--transcript",
+        str(transcript),
+        "--out",
+        str(out),
+    )
     assert without_pose.returncode == 0
     (sign,) = json.loads((out / "result.json").read_text())["estimates"]
-    assert sign["valid_3d"] is False and sign["has_depth"] is True and sign["position"][2] == pytest.approx(2.0, abs=0.02)
+    assert (
+        sign["valid_3d"] is False and sign["has_depth"] is True and sign["position"][2] == pytest.approx(2.0, abs=0.02)
+    )
 
 
 def test_camera_data_options_are_checked(tmp_path, images):
@@ -144,21 +242,40 @@ def test_reason_on_a_keyframe_folder_uses_its_depth_calibration_and_poses(tmp_pa
 
     k = np.array([[300.0, 0, 320], [0, 300.0, 240], [0, 0, 1]])
     frames = [
-        Frame(camera="front", stamp_ns=n * 10**9, frame_id="front_optical",
-              rgb=np.random.default_rng(n).integers(0, 256, (480, 640, 3), dtype=np.uint8),
-              depth=np.full((480, 640), 2000, np.uint16), intrinsics=CameraIntrinsics(k=k, width=640, height=480),
-              pose=Pose((float(n), 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), "map"))
+        Frame(
+            camera="front",
+            stamp_ns=n * 10**9,
+            frame_id="front_optical",
+            rgb=np.random.default_rng(n).integers(0, 256, (480, 640, 3), dtype=np.uint8),
+            depth=np.full((480, 640), 2000, np.uint16),
+            intrinsics=CameraIntrinsics(k=k, width=640, height=480),
+            pose=Pose((float(n), 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), "map"),
+        )
         for n in range(2)
     ]
     write_keyframes(frames, tmp_path / "keyframes")
     transcript = tmp_path / "t.json"
-    transcript.write_text(json.dumps([
-        "<think> The sign, twice. </think> Action: Object Mapper\n```json\n"
-        '[{"index": 2, "bbox_2d": [302, 218, 342, 258], "label": "sign"}]\n```',
-        "<think> Done. </think> Action: Answer\n<answer> 2 m </answer>",
-    ]))
-    result = reason("--keyframes", str(tmp_path / "keyframes"), "--question", "Where is the sign?", "--backend", "replay",
-                    "--transcript", str(transcript), "--out", str(tmp_path / "out"))
+    transcript.write_text(
+        json.dumps(
+            [
+                "<think> The sign, twice. </think> Action: Object Mapper\n```json\n"
+                '[{"index": 2, "bbox_2d": [302, 218, 342, 258], "label": "sign"}]\n```',
+                "<think> Done. </think> Action: Answer\n<answer> 2 m </answer>",
+            ]
+        )
+    )
+    result = reason(
+        "--keyframes",
+        str(tmp_path / "keyframes"),
+        "--question",
+        "Where is the sign?",
+        "--backend",
+        "replay",
+        "--transcript",
+        str(transcript),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert result.returncode == 0, result.stderr
     (sign,) = json.loads((tmp_path / "out" / "result.json").read_text())["estimates"]
     assert sign["valid_3d"] and sign["source_index"] == 2

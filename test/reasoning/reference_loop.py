@@ -62,7 +62,9 @@ def system_prompt(width: int, height: int) -> str:
 # --- qwen_vl_utils --------------------------------------------------------------------------
 
 
-def smart_resize(height: int, width: int, max_pixels: int, factor: int = 28, min_pixels: int = 4 * 28 * 28) -> tuple[int, int]:
+def smart_resize(
+    height: int, width: int, max_pixels: int, factor: int = 28, min_pixels: int = 4 * 28 * 28
+) -> tuple[int, int]:
     h_bar = max(factor, round(height / factor) * factor)
     w_bar = max(factor, round(width / factor) * factor)
     if h_bar * w_bar > max_pixels:
@@ -89,8 +91,29 @@ def fetch_image(image: Image.Image, max_pixels: int = 16384 * 28 * 28) -> Image.
 # --- utils/edit_image.py ----------------------------------------------------------------------
 
 COLORS = [
-    "red", "green", "blue", "yellow", "orange", "pink", "purple", "brown", "gray", "beige", "turquoise", "cyan",
-    "magenta", "lime", "navy", "maroon", "teal", "olive", "coral", "lavender", "violet", "gold", "silver",
+    "red",
+    "green",
+    "blue",
+    "yellow",
+    "orange",
+    "pink",
+    "purple",
+    "brown",
+    "gray",
+    "beige",
+    "turquoise",
+    "cyan",
+    "magenta",
+    "lime",
+    "navy",
+    "maroon",
+    "teal",
+    "olive",
+    "coral",
+    "lavender",
+    "violet",
+    "gold",
+    "silver",
 ] + [name for name in ImageColor.colormap]
 
 
@@ -207,7 +230,8 @@ def first_messages(
         if style == "vsi_bench":
             prompt = (
                 f"These are frames from a video, numbered from 1 to {len(sources)} in sequence. That is, the index of "
-                f"each image is 1, 2, 3, ..., {len(sources)}.\n\nAnswer the quesntion with appropriate tools:\n" + question
+                f"each image is 1, 2, 3, ..., {len(sources)}.\n\nAnswer the quesntion with appropriate tools:\n"
+                + question
             )
             if problem_type == "multiple choice":
                 prompt = prompt + "\n" + "\n".join(options)
@@ -222,7 +246,10 @@ def first_messages(
         for number in range(len(sources)):
             content += [
                 {"type": "image", "image": str(number + 1)},
-                {"type": "text", "text": f"The index of the given image is {number + 1} (width: {width}, height: {height}).\n"},
+                {
+                    "type": "text",
+                    "text": f"The index of the given image is {number + 1} (width: {width}, height: {height}).\n",
+                },
             ]
         content.append({"type": "text", "text": PROMPT_TEMPLATE.format(question=prompt)})
     else:

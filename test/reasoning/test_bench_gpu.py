@@ -29,7 +29,18 @@ def test_without_a_gpu_it_exits_with_one_line(tmp_path):
 
 def test_tiny_configuration_runs_every_path_and_writes_the_figures(tmp_path):
     out = tmp_path / "results-gpu.json"
-    command = [sys.executable, str(SCRIPT), "--config", "tiny", "--turns", "2", "--decode-tokens", "6", "--out", str(out)]
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        "--config",
+        "tiny",
+        "--turns",
+        "2",
+        "--decode-tokens",
+        "6",
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     results = json.loads(out.read_text())
@@ -46,9 +57,9 @@ def test_tiny_configuration_runs_every_path_and_writes_the_figures(tmp_path):
         # every turn decoded what was asked: the end-of-turn rows of the output head are zeroed
         expected = 6 - 1 if name == "generate" else 6  # generate(): the first token is the prefill's
         assert figures["decode_tokens"] == [expected, expected], (name, figures["decode_tokens"])
-        assert figures["decode_tokens_per_s"] == pytest.approx(
-            sum(figures["decode_tokens"]) / sum(figures["decode_s"]))
+        assert figures["decode_tokens_per_s"] == pytest.approx(sum(figures["decode_tokens"]) / sum(figures["decode_s"]))
         assert figures["fraction_of_ceiling"] == pytest.approx(
-            figures["decode_tokens_per_s"] / results["ceiling_tokens_per_s"])
+            figures["decode_tokens_per_s"] / results["ceiling_tokens_per_s"]
+        )
     # the three paths ran the same conversation: generate() got the prompts our loop built
     assert paths["generate"]["prefill_tokens"][-1] == paths["dynamic"]["context_tokens"] - 6 - 2

@@ -61,7 +61,12 @@ def decode(backend, ids) -> str:
 def test_teacher_forced_turns_with_several_new_images(backend):
     turns = [
         "<think> both </think> Action: Object Mapper\n```json\n"
-        + json.dumps([{"index": 2, "bbox_2d": [10, 10, 90, 90], "label": "a"}, {"index": 1, "bbox_2d": [5, 5, 50, 60], "label": "b"}])
+        + json.dumps(
+            [
+                {"index": 2, "bbox_2d": [10, 10, 90, 90], "label": "a"},
+                {"index": 1, "bbox_2d": [5, 5, 50, 60], "label": "b"},
+            ]
+        )
         + "\n```",
         "<think> done </think> Action: Answer\n<answer> B </answer>",
     ]

@@ -88,10 +88,14 @@ def run(turns, images=None, config=None, **kwargs):
 
 def test_three_turns_draw_merge_and_answer():
     turns = [
-        boxes({"index": 1, "bbox_2d": [10, 10, 40, 40], "label": "chair"},
-              {"index": 1, "bbox_2d": [60, 10, 90, 40], "label": "chair"}),
+        boxes(
+            {"index": 1, "bbox_2d": [10, 10, 40, 40], "label": "chair"},
+            {"index": 1, "bbox_2d": [60, 10, 90, 40], "label": "chair"},
+        ),
         boxes({"index": 3, "bbox_2d": [100, 50, 150, 100], "label": "chair"})
-        + "\n```json\n" + json.dumps([{"index": 2, "start_point_2d": [0, 0], "end_point_2d": [160, 100], "label": "p"}]) + "\n```",
+        + "\n```json\n"
+        + json.dumps([{"index": 2, "start_point_2d": [0, 0], "end_point_2d": [160, 100], "label": "p"}])
+        + "\n```",
         ANSWER_B,
     ]
     result, session = run(turns, answer_type=AnswerType.MULTIPLE_CHOICE, options=("A. chair", "B. door"))
@@ -131,7 +135,9 @@ def test_first_turn_sends_images_with_index_lines_and_the_question():
 def test_the_last_allowed_turn_is_told_to_answer_then_max_turns():
     draw = boxes({"index": 1, "bbox_2d": [1, 1, 20, 20], "label": "x"})
     result, session = run([draw, draw], config=EngineConfig(max_turns=2))
-    assert session.user_turns[1][-1].endswith("Please answer the initial question and structure your response as required:\n")
+    assert session.user_turns[1][-1].endswith(
+        "Please answer the initial question and structure your response as required:\n"
+    )
     assert result.stop_reason == "max_turns" and len(result.turns) == 2
     assert len(result.images) == 3 and result.turns[1].new_images == []  # the last allowed call's tool is not run
 
@@ -142,7 +148,9 @@ def test_image_cap_final_text_and_refusal():
     assert "you can not invoke" in session.user_turns[1][-1]
     assert result.stop_reason == "answered"
     # A turn that would pass the cap adds images up to it (the last with the final text), drops the rest ...
-    two_images = boxes({"index": 1, "bbox_2d": [1, 1, 20, 20], "label": "x"}, {"index": 2, "bbox_2d": [1, 1, 20, 20], "label": "y"})
+    two_images = boxes(
+        {"index": 1, "bbox_2d": [1, 1, 20, 20], "label": "x"}, {"index": 2, "bbox_2d": [1, 1, 20, 20], "label": "y"}
+    )
     result, session = run([two_images, ANSWER_B], config=EngineConfig(max_images=3))
     assert result.stop_reason == "answered" and len(result.images) == 3
     assert [type(part).__name__ for part in session.user_turns[1]] == ["ChatImage", "str"]
@@ -158,7 +166,10 @@ def test_image_cap_final_text_and_refusal():
     [
         ("", "no tool call and no <answer>"),
         ("<think> hmm </think> Action: Hammer\nhit it", "no tool call and no <answer>"),
-        ('Action: Object Mapper\n```json\n[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x"\n```', "not a valid literal"),
+        (
+            'Action: Object Mapper\n```json\n[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x"\n```',
+            "not a valid literal",
+        ),
         (boxes({"index": 7, "bbox_2d": [1, 2, 3, 4], "label": "x"}), "index 7 does not name an existing image (1..2)"),
         (boxes({"index": 3, "bbox_2d": [1, 2, 3, 4], "label": "x"}), "index 3 does not name an existing image"),
         (boxes({"index": 1, "bbox_2d": [1, 2, "a", 4], "label": "x"}), "bbox_2d must be four finite numbers"),
@@ -177,8 +188,12 @@ def test_output_that_never_stops_is_reported():
 
 
 def test_coordinates_are_clamped_and_normalised():
-    turn = boxes({"index": 1, "bbox_2d": [500, -30, 100, 1e9], "label": "x"}) + "\n```json\n" + json.dumps(
-        [{"index": 1, "start_point_2d": [-5, 50], "end_point_2d": [1e6, -1e6], "label": "p"}]) + "\n```"
+    turn = (
+        boxes({"index": 1, "bbox_2d": [500, -30, 100, 1e9], "label": "x"})
+        + "\n```json\n"
+        + json.dumps([{"index": 1, "start_point_2d": [-5, 50], "end_point_2d": [1e6, -1e6], "label": "p"}])
+        + "\n```"
+    )
     result, _ = run([turn, ANSWER_B])
     drawn = result.images[2]
     assert drawn.boxes == [Box("x", (100.0, 0.0, 168.0, 112.0))]
@@ -240,9 +255,14 @@ def test_replay_backend_and_transcript_files(tmp_path):
 
 # --- property-based: random turns never crash the loop -------------------------------
 
-coordinate = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6), st.text(max_size=3))
+coordinate = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**6), 10**6), st.text(max_size=3)
+)
 tool_item = st.fixed_dictionaries(
-    {"index": st.one_of(st.integers(-2, 8), st.text(max_size=2)), "label": st.one_of(st.sampled_from(["a", "b", ""]), st.integers())},
+    {
+        "index": st.one_of(st.integers(-2, 8), st.text(max_size=2)),
+        "label": st.one_of(st.sampled_from(["a", "b", ""]), st.integers()),
+    },
     optional={
         "bbox_2d": st.lists(coordinate, min_size=3, max_size=5),
         "start_point_2d": st.lists(coordinate, min_size=1, max_size=3),
@@ -261,7 +281,9 @@ random_turn = st.one_of(
 @given(st.lists(random_turn, min_size=1, max_size=6), st.integers(1, 4), st.integers(2, 6))
 def test_random_turns_always_end_with_a_stop_reason(turns, max_turns, max_images):
     turns = turns + [""] * max_turns  # never run out
-    result, session = run(turns, images=[frame(10), frame(20)], config=EngineConfig(max_turns=max_turns, max_images=max_images))
+    result, session = run(
+        turns, images=[frame(10), frame(20)], config=EngineConfig(max_turns=max_turns, max_images=max_images)
+    )
     assert result.stop_reason in STOP_REASONS
     assert len(result.turns) <= max_turns
     assert len(result.images) <= max_images
@@ -274,11 +296,17 @@ def test_random_turns_always_end_with_a_stop_reason(turns, max_turns, max_images
 
 def test_replay_script_by_question(tmp_path):
     path = tmp_path / "script.json"
-    path.write_text(json.dumps({
-        "by_question": {"How far is the crate?": ["<think> a </think> Action: Answer\n<answer> 2 m </answer>"],
-                        "Which is left?": ["<think> b </think> Action: Answer\n<answer> A </answer>"]},
-        "default": ["<think> c </think> Action: Answer\n<answer> unknown </answer>"],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "by_question": {
+                    "How far is the crate?": ["<think> a </think> Action: Answer\n<answer> 2 m </answer>"],
+                    "Which is left?": ["<think> b </think> Action: Answer\n<answer> A </answer>"],
+                },
+                "default": ["<think> c </think> Action: Answer\n<answer> unknown </answer>"],
+            }
+        )
+    )
     engine = ReasoningEngine(ReplayBackend.from_file(path), EngineConfig())
     assert engine.run([frame(0)], "How far is the crate?").answer == "2 m"
     assert engine.run([frame(0)], "Which is left?").answer == "A"

@@ -61,10 +61,27 @@ def test_cli_reason_with_the_tiny_model_teacher_forced(tiny_model_dir, tmp_path)
     transcript = tmp_path / "t.json"
     transcript.write_text(json.dumps(drawing_transcript(3, 1, width=224, height=168)))
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from vilasr_ros.cli import main; sys.exit(main(sys.argv[1:]))",
-         "reason", "--image", str(image), "--question", "Where?", "--model", str(tiny_model_dir), "--device", "cpu",
-         "--transcript", str(transcript), "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from vilasr_ros.cli import main; sys.exit(main(sys.argv[1:]))",
+            "reason",
+            "--image",
+            str(image),
+            "--question",
+            "Where?",
+            "--model",
+            str(tiny_model_dir),
+            "--device",
+            "cpu",
+            "--transcript",
+            str(transcript),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     document = json.loads((tmp_path / "out" / "result.json").read_text())

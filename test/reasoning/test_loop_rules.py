@@ -57,7 +57,9 @@ def test_a_cut_turn_that_holds_an_answer_is_answered():
 
 
 def test_an_unclosed_json_fence_is_read_up_to_the_end_of_thinking():
-    text = '<think> plan\n```json\n[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x"}]\n</think> Action: Object Mapper'
+    text = (
+        '<think> plan\n```json\n[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x"}]\n</think> Action: Object Mapper'
+    )
     assert json_blocks(text) == ['[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "x"}]']
     assert parse_turn(text).items == [BoxCall(1, "x", (1.0, 2.0, 3.0, 4.0))]
     # With a closing fence anywhere after it, the block ends there (</think> or not).
@@ -71,7 +73,9 @@ def test_several_images_in_one_call_are_ordered_boxes_first_then_lines():
         "Action: Path Tracer\n```json\n"
         + json.dumps([{"index": 2, "start_point_2d": [0, 0], "end_point_2d": [9, 9], "label": "p"}])
         + "\n```\nAction: Object Mapper\n```json\n"
-        + json.dumps([{"index": 1, "bbox_2d": [1, 1, 9, 9], "label": "b"}, {"index": 2, "bbox_2d": [2, 2, 8, 8], "label": "c"}])
+        + json.dumps(
+            [{"index": 1, "bbox_2d": [1, 1, 9, 9], "label": "b"}, {"index": 2, "bbox_2d": [2, 2, 8, 8], "label": "c"}]
+        )
         + "\n```"
     )
     backend = CutBackend([(turn, True), ("<answer> A </answer>", True)])

@@ -64,8 +64,21 @@ def served_model(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
         HF_HUB_DISABLE_UPDATE_CHECK="1",
         TOKENIZERS_PARALLELISM="false",
     )
-    command = [sys.executable, "-m", "transformers.cli.transformers", "serve", model, "--host", HOST,
-               "--port", str(port), "--device", "cpu", "--dtype", "float32"]
+    command = [
+        sys.executable,
+        "-m",
+        "transformers.cli.transformers",
+        "serve",
+        model,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--device",
+        "cpu",
+        "--dtype",
+        "float32",
+    ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -101,12 +114,14 @@ def backend(served_model):
 
 def first_turn(backend: OpenAIBackend) -> OpenAISession:
     session = backend.start("You are a spatial reasoning test.")
-    session.add_user([
-        image(1, seed=1),
-        "The index of the given image is 1 (width: 112, height: 84).\n",
-        image(2, seed=2),
-        "The index of the given image is 2 (width: 112, height: 84).\nHow far is the chair from the door?",
-    ])
+    session.add_user(
+        [
+            image(1, seed=1),
+            "The index of the given image is 1 (width: 112, height: 84).\n",
+            image(2, seed=2),
+            "The index of the given image is 2 (width: 112, height: 84).\nHow far is the chair from the door?",
+        ]
+    )
     return session
 
 
@@ -146,7 +161,15 @@ def test_second_turn_and_teacher_forcing(backend: OpenAIBackend) -> None:
     session.generate(SamplingParams(temperature=0.0, max_new_tokens=2))
     assert session.work.model_calls == 3
     assert [message["role"] for message in session.messages] == [
-        "system", "user", "assistant", "user", "assistant", "assistant", "user", "assistant"]
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "assistant",
+        "user",
+        "assistant",
+    ]
 
 
 @pytest.mark.server
@@ -303,7 +326,7 @@ def test_stub_stream_request_and_usage(stub_url: str, monkeypatch: pytest.Monkey
     assert text_part == {"type": "text", "text": "hello"}
     prefix = "data:image/png;base64,"
     assert image_part["type"] == "image_url" and image_part["image_url"]["url"].startswith(prefix)
-    png = np.frombuffer(base64.b64decode(image_part["image_url"]["url"][len(prefix):]), np.uint8)
+    png = np.frombuffer(base64.b64decode(image_part["image_url"]["url"][len(prefix) :]), np.uint8)
     decoded = cv2.cvtColor(cv2.imdecode(png, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     assert np.array_equal(decoded, image(1, width=56, height=28).pixels)  # RGB survives the BGR round trip
 
@@ -364,9 +387,15 @@ def test_timeout_names_the_server(stub_url: str) -> None:
 
 
 def test_from_config() -> None:
-    config = BackendConfig(kind="openai", model="served", url="http://127.0.0.1:9/v1", api_key_env="K",
-                           request_timeout=3.0, max_retries=1)
+    config = BackendConfig(
+        kind="openai", model="served", url="http://127.0.0.1:9/v1", api_key_env="K", request_timeout=3.0, max_retries=1
+    )
     backend = OpenAIBackend.from_config(config)
     assert (backend.url, backend.model, backend.api_key_env, backend.request_timeout, backend.max_retries) == (
-        "http://127.0.0.1:9/v1", "served", "K", 3.0, 1)
+        "http://127.0.0.1:9/v1",
+        "served",
+        "K",
+        3.0,
+        1,
+    )
     backend.close()

@@ -26,8 +26,13 @@ MARGIN = 1.0  # seconds a loaded 2-core machine may add to a bound
 
 def chunk(content: str | None = None, finish: str | None = None) -> str:
     delta = {"content": content} if content is not None else {}
-    body = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    body = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
     return f"data: {json.dumps(body)}\n\n"
 
 

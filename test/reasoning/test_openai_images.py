@@ -90,7 +90,7 @@ def sent_images(url: str, model: str, images: list[ChatImage], **options: object
 
 def decode(data_url: str, prefix: str) -> tuple[np.ndarray, int]:
     assert data_url.startswith(prefix), data_url[:40]
-    raw = base64.b64decode(data_url[len(prefix):])
+    raw = base64.b64decode(data_url[len(prefix) :])
     bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), len(raw)
 

@@ -169,9 +169,13 @@ def test_parse_never_raises_on_arbitrary_text(text):
 
 
 @settings(max_examples=200)
-@given(st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
-                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-                    max_leaves=12))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+        max_leaves=12,
+    )
+)
 def test_parse_never_raises_on_arbitrary_json_blocks(value):
     import json
 

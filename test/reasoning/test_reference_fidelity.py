@@ -55,7 +55,9 @@ def line(index: int, start: list[float], end: list[float], label: str) -> dict:
 ANSWER = "<think> The drawings settle it. </think> Action: Answer\n<answer> B </answer>"
 
 
-def replay(tmp_path: Path, sources: list[Image.Image], question: str, turns: list[str], *options: str) -> tuple[dict, Path, int]:
+def replay(
+    tmp_path: Path, sources: list[Image.Image], question: str, turns: list[str], *options: str
+) -> tuple[dict, Path, int]:
     """Run the CLI on ``sources`` saved as PNG files; return (result.json, out dir, exit code)."""
     paths = []
     for number, source in enumerate(sources, start=1):
@@ -64,8 +66,19 @@ def replay(tmp_path: Path, sources: list[Image.Image], question: str, turns: lis
     transcript = tmp_path / "turns.json"
     transcript.write_text(json.dumps(turns))
     out = tmp_path / "out"
-    argv = ["reason", *[arg for path in paths for arg in ("--image", str(path))], "--question", question,
-            "--backend", "replay", "--transcript", str(transcript), "--out", str(out), *options]
+    argv = [
+        "reason",
+        *[arg for path in paths for arg in ("--image", str(path))],
+        "--question",
+        question,
+        "--backend",
+        "replay",
+        "--transcript",
+        str(transcript),
+        "--out",
+        str(out),
+        *options,
+    ]
     code = main(argv)
     return json.loads((out / "result.json").read_text(encoding="utf-8")), out, code
 
@@ -91,12 +104,21 @@ def compare_images(document: dict, out: Path, reference: list[Image.Image]) -> l
     return figures
 
 
-def check(tmp_path, sources, question, turns, answer_type="free_form", options=(), style="maze", max_turns=10, video=False):
-    cli_options = ["--answer-type", answer_type, *[arg for option in options for arg in ("--option", option)],
-                   "--max-turns", str(max_turns), *(["--video"] if video else [])]
+def check(
+    tmp_path, sources, question, turns, answer_type="free_form", options=(), style="maze", max_turns=10, video=False
+):
+    cli_options = [
+        "--answer-type",
+        answer_type,
+        *[arg for option in options for arg in ("--option", option)],
+        "--max-turns",
+        str(max_turns),
+        *(["--video"] if video else []),
+    ]
     document, out, code = replay(tmp_path, sources, question, turns, *cli_options)
-    episode = run_reference(sources, question, turns, PROBLEM_TYPES[answer_type], list(options), style,
-                            max_num_steps=max_turns)
+    episode = run_reference(
+        sources, question, turns, PROBLEM_TYPES[answer_type], list(options), style, max_num_steps=max_turns
+    )
     assert document["conversation_text"] == episode.sequence
     compare_images(document, out, episode.images)
     return document, episode, code
@@ -108,17 +130,32 @@ def test_single_image_rgba_multiple_choice(tmp_path):
         tool("Path Tracer", line(2, [200, 155], [560, 245], "chair to door")),
         ANSWER,
     ]
-    document, _, code = check(tmp_path, [scene(1280, 720, 1, alpha=True)], "Which is closer to the door?", turns,
-                              "multiple_choice", ("A. the chair", "B. the table"))
+    document, _, code = check(
+        tmp_path,
+        [scene(1280, 720, 1, alpha=True)],
+        "Which is closer to the door?",
+        turns,
+        "multiple_choice",
+        ("A. the chair", "B. the table"),
+    )
     assert code == 0 and document["stop_reason"] == "answered"
-    assert "\nB. the table\nThe index of the given image is 1.\nAnswer with the option's letter" in document["conversation_text"]
+    assert (
+        "\nB. the table\nThe index of the given image is 1.\nAnswer with the option's letter"
+        in document["conversation_text"]
+    )
 
 
 def test_several_views_and_several_new_images_in_one_turn_ordered_boxes_first(tmp_path):
     sources = [scene(640, 480, 2), scene(1280, 720, 3)]
     # The line (image 1) is written before the box (image 2): the reference still makes image 2's drawing first.
-    turn = tool("Path Tracer", line(1, [10, 20], [600, 400], "walk")) + "\n" + tool("Object Mapper", box(2, [50, 50, 400, 300], "sofa"))
-    document, episode, code = check(tmp_path, sources, "How far is the sofa?", [turn, ANSWER], "numeric", style="multi_view")
+    turn = (
+        tool("Path Tracer", line(1, [10, 20], [600, 400], "walk"))
+        + "\n"
+        + tool("Object Mapper", box(2, [50, 50, 400, 300], "sofa"))
+    )
+    document, episode, code = check(
+        tmp_path, sources, "How far is the sofa?", [turn, ANSWER], "numeric", style="multi_view"
+    )
     assert code == 0
     three, four = document["turns"][0]["new_images"]
     assert (three["base_index"], four["base_index"]) == (2, 1)
@@ -135,16 +172,23 @@ def test_video_frames(tmp_path):
 
 
 def test_final_prompt_and_an_unclosed_fence(tmp_path):
-    unclosed = ('<think> I box it first.\n```json\n[{"index": 1, "bbox_2d": [30, 30, 200, 200], "label": "box"}]\n'
-                "</think> Action: Object Mapper")
+    unclosed = (
+        '<think> I box it first.\n```json\n[{"index": 1, "bbox_2d": [30, 30, 200, 200], "label": "box"}]\n'
+        "</think> Action: Object Mapper"
+    )
     turns = [unclosed, tool("Object Mapper", box(2, [250, 100, 500, 380], "lamp")), ANSWER]
     document, _, code = check(tmp_path, [scene(800, 600, 4)], "Where is the lamp?", turns, max_turns=3)
     assert code == 0 and document["turns"][0]["new_images"][0]["boxes"][0]["label"] == "box"
-    assert document["turns"][1]["user_text"].endswith("Please answer the initial question and structure your response as required:\n")
+    assert document["turns"][1]["user_text"].endswith(
+        "Please answer the initial question and structure your response as required:\n"
+    )
 
 
 def test_max_turn_cut_off_runs_no_tool_on_the_last_call(tmp_path):
-    turns = [tool("Object Mapper", box(1, [30, 30, 200, 200], "box")), tool("Object Mapper", box(2, [60, 60, 90, 90], "cup"))]
+    turns = [
+        tool("Object Mapper", box(1, [30, 30, 200, 200], "box")),
+        tool("Object Mapper", box(2, [60, 60, 90, 90], "cup")),
+    ]
     document, episode, code = check(tmp_path, [scene(800, 600, 5)], "Where is the cup?", turns, max_turns=2)
     assert code == 1 and document["stop_reason"] == "max_turns" and len(episode.images) == 2
 
@@ -164,7 +208,10 @@ def test_the_45_image_cap(tmp_path):
     document, episode, code = check(tmp_path, frames, "How many chairs?", turns, "numeric", style="multi_view")
     assert code == 0 and len(document["model_images"]) == 45 == len(episode.images)
     assert len(document["turns"][2]["new_images"]) == 9  # images 37..45; the last three groups dropped
-    assert "The index of the given image is 45 (width: 644, height: 476). Then, you can not invoke" in document["conversation_text"]
+    assert (
+        "The index of the given image is 45 (width: 644, height: 476). Then, you can not invoke"
+        in document["conversation_text"]
+    )
 
 
 def test_deliberate_differences_change_pixels_not_text(tmp_path):

@@ -44,7 +44,9 @@ def image(index: int) -> ChatImage:
     return ChatImage(index, np.random.default_rng(index).integers(0, 256, (height, width, 3), dtype=np.uint8))
 
 
-def transcript(backend: TransformersBackend, sampling: SamplingParams) -> tuple[list[list[int]], list[torch.Tensor], int]:
+def transcript(
+    backend: TransformersBackend, sampling: SamplingParams
+) -> tuple[list[list[int]], list[torch.Tensor], int]:
     """A 10-turn conversation: sampled turns with every third turn teacher-forced, a new image per user turn.
 
     Returns the token ids of each sampled turn, the next-token log-probs after every user turn, and

@@ -29,7 +29,9 @@ def test_scene_projection_matches_the_rendered_image_and_depth(robot):
 def test_demo_runs_and_its_estimates_match_the_ground_truth(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "vilasr_ros.ros.demo", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=180,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     output = result.stdout
@@ -51,15 +53,48 @@ def test_the_recorded_drive_replays_offline_through_ingest_and_reason(tmp_path):
     params = demo_parameters(tmp_path, "replay", "", "")
     record_drive(tmp_path / "drive.mcap", NAMESPACE)
     run = [sys.executable, "-c", "import sys; from vilasr_ros.cli import main; sys.exit(main(sys.argv[1:]))"]
-    ingest = subprocess.run([*run, "ingest", str(tmp_path / "drive.mcap"), "--params-file", str(params),
-                             "--out", str(tmp_path / "keyframes"), "--max-keyframes", "1"],
-                            capture_output=True, text=True, timeout=120)
+    ingest = subprocess.run(
+        [
+            *run,
+            "ingest",
+            str(tmp_path / "drive.mcap"),
+            "--params-file",
+            str(params),
+            "--out",
+            str(tmp_path / "keyframes"),
+            "--max-keyframes",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ingest.returncode == 0, ingest.stdout + ingest.stderr
-    reason = subprocess.run([*run, "reason", "--keyframes", str(tmp_path / "keyframes"), "--target-frame", "odom",
-                             "--question", "Which way should the robot turn to face the red chair?", "--option", "left",
-                             "--option", "right", "--backend", "replay",
-                             "--transcript", str(tmp_path / "scripted_trace.json"), "--out", str(tmp_path / "out")],
-                            capture_output=True, text=True, timeout=120)
+    reason = subprocess.run(
+        [
+            *run,
+            "reason",
+            "--keyframes",
+            str(tmp_path / "keyframes"),
+            "--target-frame",
+            "odom",
+            "--question",
+            "Which way should the robot turn to face the red chair?",
+            "--option",
+            "left",
+            "--option",
+            "right",
+            "--backend",
+            "replay",
+            "--transcript",
+            str(tmp_path / "scripted_trace.json"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert reason.returncode == 0, reason.stdout + reason.stderr
     import json
 

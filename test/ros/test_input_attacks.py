@@ -135,10 +135,14 @@ def test_a_thousand_fuzzed_messages_per_input_topic_leave_the_node_answering(ros
                 time.sleep(0.002)  # paced: best-effort delivery drops what the node's history cannot hold
                 if index % 25 == 24:
                     watch.spin(0.01)
+
             def dropped(status=status, counter=counter) -> float:
                 values = watch.values.get(status, {})
                 return sum(float(value) for key, value in values.items() if key.startswith(counter))
-            assert watch.wait_for(lambda: dropped() >= 100), f"{publisher.topic_name} {dropped()} {watch.values.get(status)}"
+
+            assert watch.wait_for(lambda: dropped() >= 100), (
+                f"{publisher.topic_name} {dropped()} {watch.values.get(status)}"
+            )
             assert process.alive(), process.log_tail()
             # Good frames are admitted again: a few frames at most to follow the node's time again.
             admitted = {name: watch.value(f"camera {name}", "admitted") for name in ("front", "rear")}
@@ -146,6 +150,7 @@ def test_a_thousand_fuzzed_messages_per_input_topic_leave_the_node_answering(ros
                 front.publish(1, period=0.0)
                 good_rear(ros_node, rear_image, rear_depth, 100 * number + seed)
                 watch.spin(0.06)
+
             def admitting(admitted=admitted) -> bool:
                 return all(watch.value(f"camera {name}", "admitted") >= admitted[name] + 3 for name in admitted)
 
@@ -234,8 +239,14 @@ def test_rss_stays_within_the_byte_budget_while_5000_frames_and_png_bombs_stream
     and a 68-byte 40000x40000 PNG (refused by its header) every 50th frame each. The node's RSS must
     stay under its resident size before streaming + keyframes.max_bytes + a fixed overhead (the replay
     backend has no model)."""
-    process = start_node(namespace, tmp_path, *REAR, f"keyframes.max_bytes:={BUDGET_MB * 1_000_000}",
-                         "keyframes.max_per_camera:=1000", "keyframes.max_total:=2000")
+    process = start_node(
+        namespace,
+        tmp_path,
+        *REAR,
+        f"keyframes.max_bytes:={BUDGET_MB * 1_000_000}",
+        "keyframes.max_per_camera:=1000",
+        "keyframes.max_total:=2000",
+    )
     node_name = f"/{namespace}/vilasr"
     watch = None
     try:
@@ -271,9 +282,11 @@ def test_rss_stays_within_the_byte_budget_while_5000_frames_and_png_bombs_stream
         peak = max(peak, rss_mb(process.pid))
         buffer_mb = watch.value("keyframe buffer", "memory MB")
         received = watch.value("camera rear", "frames received") + watch.value("camera front", "frames received")
-        print(f"RSS baseline {baseline:.0f} MB, peak {peak:.0f} MB, buffer {buffer_mb:.1f} MB "
-              f"(budget {BUDGET_MB} MB), frames received {received:.0f} of 5000, "
-              f"evicted {watch.value('camera rear', 'evicted') + watch.value('camera front', 'evicted'):.0f}")
+        print(
+            f"RSS baseline {baseline:.0f} MB, peak {peak:.0f} MB, buffer {buffer_mb:.1f} MB "
+            f"(budget {BUDGET_MB} MB), frames received {received:.0f} of 5000, "
+            f"evicted {watch.value('camera rear', 'evicted') + watch.value('camera front', 'evicted'):.0f}"
+        )
         assert received >= 1000, watch.values  # enough got through for the bound to mean something
         assert watch.value("camera rear", "dropped: image too large") >= 1, watch.values
         assert buffer_mb <= BUDGET_MB

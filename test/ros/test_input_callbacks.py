@@ -82,21 +82,39 @@ def stamp(ns: int) -> Time:
 
 def colour(ns: int, seed: int, frame_id: str = "front_optical") -> Image:
     rgb = textured(seed)
-    return Image(header=Header(stamp=stamp(ns), frame_id=frame_id), height=HEIGHT, width=WIDTH, encoding="rgb8",
-                 step=WIDTH * 3, data=rgb.tobytes())
+    return Image(
+        header=Header(stamp=stamp(ns), frame_id=frame_id),
+        height=HEIGHT,
+        width=WIDTH,
+        encoding="rgb8",
+        step=WIDTH * 3,
+        data=rgb.tobytes(),
+    )
 
 
 def depth(ns: int, frame_id: str = "front_optical", size=(WIDTH, HEIGHT)) -> Image:
     width, height = size
-    return Image(header=Header(stamp=stamp(ns), frame_id=frame_id), height=height, width=width, encoding="16UC1",
-                 step=width * 2, data=np.full((height, width), 1500, np.uint16).tobytes())
+    return Image(
+        header=Header(stamp=stamp(ns), frame_id=frame_id),
+        height=height,
+        width=width,
+        encoding="16UC1",
+        step=width * 2,
+        data=np.full((height, width), 1500, np.uint16).tobytes(),
+    )
 
 
 def camera(depth_topic: str = "front/depth", transport: str = "raw", depth_transport: str = "raw", **cameras):
     node, poses = FakeNode(), RecordingPoses()
     store = KeyframeStore(KeyframeConfig(min_interval=0.0, min_novelty=0.01), cameras=["front"])
-    config = CameraConfig(name="front", image_topic="front/image", transport=transport, depth_topic=depth_topic,
-                          depth_transport=depth_transport, camera_info_topic="front/info")
+    config = CameraConfig(
+        name="front",
+        image_topic="front/image",
+        transport=transport,
+        depth_topic=depth_topic,
+        depth_transport=depth_transport,
+        camera_info_topic="front/info",
+    )
     inputs = CameraInput(node, config, store, poses, CamerasConfig(**cameras), "base_link", None)
     node.callbacks["front/info"](good_info())  # frames wait for the first calibration
     return node, inputs, store, poses
@@ -173,8 +191,11 @@ def good_compressed(ns: int, seed: int) -> CompressedImage:
 
 def good_compressed_depth(ns: int) -> CompressedImage:
     ok, png = cv2.imencode(".png", np.full((HEIGHT, WIDTH), 1500, np.uint16))
-    return CompressedImage(header=Header(stamp=stamp(ns), frame_id="front_optical"),
-                           format="16UC1; compressedDepth png", data=bytes(12) + png.tobytes())
+    return CompressedImage(
+        header=Header(stamp=stamp(ns), frame_id="front_optical"),
+        format="16UC1; compressedDepth png",
+        data=bytes(12) + png.tobytes(),
+    )
 
 
 # --- depth ------------------------------------------------------------------------------------------------

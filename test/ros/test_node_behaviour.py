@@ -51,8 +51,13 @@ def rss_mb(pid: int) -> float:
 @pytest.fixture
 def slow_node(namespace, tmp_path):
     """The node replaying at 0.5 s per turn (a 3-turn query takes 1.5 s), 3 queries may wait."""
-    process = start_node(namespace, tmp_path, f"backend.transcript:={write_script(tmp_path)}",
-                         "backend.replay_turn_seconds:=0.5", "query.queue_size:=3")
+    process = start_node(
+        namespace,
+        tmp_path,
+        f"backend.transcript:={write_script(tmp_path)}",
+        "backend.replay_turn_seconds:=0.5",
+        "query.queue_size:=3",
+    )
     yield process, f"/{namespace}/vilasr"
     stop_node(process)
 
@@ -60,8 +65,9 @@ def slow_node(namespace, tmp_path):
 @pytest.fixture
 def thinking_node(namespace, tmp_path):
     """The node replaying at 3 s per turn: a query thinks for 9 s, long enough to watch ingestion under load."""
-    process = start_node(namespace, tmp_path, f"backend.transcript:={write_script(tmp_path)}",
-                         "backend.replay_turn_seconds:=3.0")
+    process = start_node(
+        namespace, tmp_path, f"backend.transcript:={write_script(tmp_path)}", "backend.replay_turn_seconds:=3.0"
+    )
     yield process, f"/{namespace}/vilasr"
     stop_node(process)
 
@@ -84,7 +90,9 @@ def test_cancel_mid_query_and_ingestion_goes_on_while_thinking(ros_node, thinkin
     executor.add_node(ros_node)
     assert client.wait_for_server(timeout_sec=WAIT)
     feedback: list = []
-    sent = client.send_goal_async(SpatialQueryAction.Goal(question="How far?"), feedback_callback=lambda m: feedback.append(m.feedback))
+    sent = client.send_goal_async(
+        SpatialQueryAction.Goal(question="How far?"), feedback_callback=lambda m: feedback.append(m.feedback)
+    )
     executor.spin_until_future_complete(sent, timeout_sec=WAIT)
     handle = sent.result()
     # While the query thinks, the camera keeps streaming and the buffer keeps taking frames (diagnostics
@@ -169,9 +177,15 @@ def test_lifecycle_deactivate_cleanup_and_back(ros_node, running_node, namespace
     _, node_name = running_node
     wait_until_active(ros_node, node_name)
     assert change_state(ros_node, node_name, Transition.TRANSITION_DEACTIVATE)
-    assert call_query(ros_node, f"{node_name}/query", build_request("How far?"), WAIT).error == "not ready: the node is inactive"
+    assert (
+        call_query(ros_node, f"{node_name}/query", build_request("How far?"), WAIT).error
+        == "not ready: the node is inactive"
+    )
     assert change_state(ros_node, node_name, Transition.TRANSITION_CLEANUP)
-    assert call_query(ros_node, f"{node_name}/query", build_request("How far?"), WAIT).error == "not ready: the node is unconfigured"
+    assert (
+        call_query(ros_node, f"{node_name}/query", build_request("How far?"), WAIT).error
+        == "not ready: the node is unconfigured"
+    )
     assert change_state(ros_node, node_name, Transition.TRANSITION_CONFIGURE)
     assert change_state(ros_node, node_name, Transition.TRANSITION_ACTIVATE)
     Camera(ros_node, namespace).publish(5)
@@ -180,17 +194,24 @@ def test_lifecycle_deactivate_cleanup_and_back(ros_node, running_node, namespace
 
 def test_two_cameras_one_compressed_with_odometry(ros_node, namespace, tmp_path):
     process = start_node(
-        namespace, tmp_path,
+        namespace,
+        tmp_path,
         "cameras.names:=[front,rear]",
-        "cameras.rear.image_topic:=rear/image_raw/compressed", "cameras.rear.transport:=compressed",
-        "cameras.rear.camera_info_topic:=''", "cameras.front.extrinsic:=0 0 1 -0.5 0.5 -0.5 0.5",
-        "pose.source:=odometry", "pose.topic:=odom", "frames.target_frame:=odom",
+        "cameras.rear.image_topic:=rear/image_raw/compressed",
+        "cameras.rear.transport:=compressed",
+        "cameras.rear.camera_info_topic:=''",
+        "cameras.front.extrinsic:=0 0 1 -0.5 0.5 -0.5 0.5",
+        "pose.source:=odometry",
+        "pose.topic:=odom",
+        "frames.target_frame:=odom",
     )
     node_name = f"/{namespace}/vilasr"
     try:
         wait_until_active(ros_node, node_name)
         front = Camera(ros_node, namespace)
-        rear = ros_node.create_publisher(CompressedImage, f"/{namespace}/rear/image_raw/compressed", qos_profile_sensor_data)
+        rear = ros_node.create_publisher(
+            CompressedImage, f"/{namespace}/rear/image_raw/compressed", qos_profile_sensor_data
+        )
         odom = ros_node.create_publisher(Odometry, f"/{namespace}/odom", qos_profile_sensor_data)
         counts: dict[str, int] = {}
 
@@ -212,7 +233,9 @@ def test_two_cameras_one_compressed_with_odometry(ros_node, namespace, tmp_path)
                 front.publish(1, period=0.0)
             shift = (number * 15) % 640
             ok, jpeg = cv2.imencode(".jpg", np.ascontiguousarray(texture[:, shift : shift + 320]))
-            rear.publish(CompressedImage(header=Header(stamp=stamp, frame_id="rear_optical"), format="jpeg", data=jpeg.tobytes()))
+            rear.publish(
+                CompressedImage(header=Header(stamp=stamp, frame_id="rear_optical"), format="jpeg", data=jpeg.tobytes())
+            )
             spin_for(ros_node, 1 / 30)
         spin_for(ros_node, 1.2)
         assert counts.get("front", 0) >= 1 and counts.get("rear", 0) >= 2, counts
@@ -229,13 +252,23 @@ def test_two_cameras_one_compressed_with_odometry(ros_node, namespace, tmp_path)
 
 
 def test_the_tiny_qwen_model_runs_through_the_node(ros_node, namespace, tmp_path, tiny_model_dir):
-    process = start_node(namespace, tmp_path, "backend.kind:=transformers", f"backend.model:={tiny_model_dir}",
-                         "backend.device:=cpu", "engine.max_new_tokens:=24", "engine.max_turns:=2", "engine.seed:=7")
+    process = start_node(
+        namespace,
+        tmp_path,
+        "backend.kind:=transformers",
+        f"backend.model:={tiny_model_dir}",
+        "backend.device:=cpu",
+        "engine.max_new_tokens:=24",
+        "engine.max_turns:=2",
+        "engine.seed:=7",
+    )
     node_name = f"/{namespace}/vilasr"
     try:
         wait_until_active(ros_node, node_name)
         Camera(ros_node, namespace).publish(5)
-        response = call_query(ros_node, f"{node_name}/query", build_request("Where is the crate?", max_keyframes=2), 4 * WAIT)
+        response = call_query(
+            ros_node, f"{node_name}/query", build_request("Where is the crate?", max_keyframes=2), 4 * WAIT
+        )
         # A random model does not follow the protocol: the query must end cleanly with a reason.
         assert response.stop_reason in {"tool_error", "max_turns", "answered"}, response.error
         assert len(response.trace) >= 1 and response.trace[0].text
@@ -266,8 +299,14 @@ def test_a_flood_of_malformed_requests_and_images_does_not_hurt_the_node(ros_nod
         encoding = rng.choice(["rgb8", "bgr8", "mono8", "16UC1", "32FC1", "bayer_rggb8", "jpeg", "", "rgb8; junk"])
         step = rng.choice([0, width, width * 3, width * 3 + 7, -1 % 2**32])
         data = bytes(rng.getrandbits(8) for _ in range(rng.choice([0, 10, 48, 1000])))
-        return Image(header=Header(frame_id=junk_text()[:10]), height=height, width=width, encoding=encoding,
-                     step=step, data=data)
+        return Image(
+            header=Header(frame_id=junk_text()[:10]),
+            height=height,
+            width=width,
+            encoding=encoding,
+            step=step,
+            data=data,
+        )
 
     before = rss_mb(process.pid)
     futures = []

@@ -65,7 +65,9 @@ def test_answers_from_camera_keyframes_with_3d_estimates(ros_node, running_node,
     executor = SingleThreadedExecutor(context=ros_node.context)
     executor.add_node(ros_node)
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not (len(received["images"]) >= 2 and received["estimates"] and received["markers"]):
+    while time.monotonic() < deadline and not (
+        len(received["images"]) >= 2 and received["estimates"] and received["markers"]
+    ):
         executor.spin_once(timeout_sec=0.1)
     executor.remove_node(ros_node)
     assert len(received["images"]) == 2 and received["images"][0].header.frame_id == "front_optical"
@@ -179,7 +181,10 @@ def test_a_backend_that_cannot_load_leaves_the_node_unconfigured_not_dead(ros_no
 
 @pytest.mark.parametrize(
     "override, message",
-    [("engine.max_turns:=0", "engine.max_turns must be >= 1"), ("engine.max_turns:=ten", "engine.max_turns must be of type int")],
+    [
+        ("engine.max_turns:=0", "engine.max_turns must be >= 1"),
+        ("engine.max_turns:=ten", "engine.max_turns must be of type int"),
+    ],
 )
 def test_invalid_parameters_stop_the_node_with_a_clear_message(override, message, namespace, tmp_path):
     process = start_node(namespace, tmp_path, override)
@@ -196,7 +201,9 @@ def test_ask_command_calls_the_running_node(ros_node, running_node, namespace):
     Camera(ros_node, namespace).publish(5)
     result = subprocess.run(
         [VILASR_ROS, "ask", "How far is the crate?", "--service", f"{node_name}/query", "--wait", str(WAIT)],
-        capture_output=True, text=True, timeout=2 * WAIT,
+        capture_output=True,
+        text=True,
+        timeout=2 * WAIT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "answer: 2 m" in result.stdout and "estimate: crate" in result.stdout
@@ -205,7 +212,9 @@ def test_ask_command_calls_the_running_node(ros_node, running_node, namespace):
 def test_ask_command_reports_a_missing_service():
     result = subprocess.run(
         [VILASR_ROS, "ask", "Anyone there?", "--service", "/nobody/query", "--wait", "2"],
-        capture_output=True, text=True, timeout=WAIT,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
     )
     assert result.returncode == 1
     assert "service /nobody/query is not available" in result.stderr

@@ -123,11 +123,21 @@ def test_goals_rejected_when_full_queued_goal_cancelled_at_once_deactivate_cance
         assert not running_result.done()
 
         # backend.* cannot be changed over the graph; other parameters can
-        refused = set_parameter(ros_node, executor, process.name, "backend.url",
-                                ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="http://evil:1/v1"))
+        refused = set_parameter(
+            ros_node,
+            executor,
+            process.name,
+            "backend.url",
+            ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="http://evil:1/v1"),
+        )
         assert not refused.successful and "read-only" in refused.reason
-        accepted = set_parameter(ros_node, executor, process.name, "query.timeout",
-                                 ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=30.0))
+        accepted = set_parameter(
+            ros_node,
+            executor,
+            process.name,
+            "query.timeout",
+            ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=30.0),
+        )
         assert accepted.successful
 
         # deactivate while the first goal still runs: it ends cancelled, and says why
@@ -200,8 +210,16 @@ def bad_server():
 
 
 def openai_node(namespace, tmp_path, url):
-    return start_node(namespace, tmp_path, "backend.kind:=openai", "backend.model:=m", f"backend.url:={url}",
-                      "backend.request_timeout:=60.0", "backend.max_retries:=2", "backend.api_key_env:=VILASR_NO_KEY")
+    return start_node(
+        namespace,
+        tmp_path,
+        "backend.kind:=openai",
+        "backend.model:=m",
+        f"backend.url:={url}",
+        "backend.request_timeout:=60.0",
+        "backend.max_retries:=2",
+        "backend.api_key_env:=VILASR_NO_KEY",
+    )
 
 
 @pytest.mark.parametrize("trouble", ["HANG", "KEEPALIVE"])

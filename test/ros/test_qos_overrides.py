@@ -13,14 +13,26 @@ pytestmark = pytest.mark.ros
 def test_a_parameter_override_changes_the_subscription_qos():
     context = rclpy.context.Context()
     prefix = "qos_overrides./front/image_raw.subscription"
-    rclpy.init(context=context, args=["--ros-args", "-p", f"{prefix}.reliability:=reliable", "-p", f"{prefix}.depth:=2",
-                                      "-p", f"{prefix}.durability:=transient_local"])
+    rclpy.init(
+        context=context,
+        args=[
+            "--ros-args",
+            "-p",
+            f"{prefix}.reliability:=reliable",
+            "-p",
+            f"{prefix}.depth:=2",
+            "-p",
+            f"{prefix}.durability:=transient_local",
+        ],
+    )
     node = rclpy.create_node("qos_override_test", context=context)
     try:
-        overridden = node.create_subscription(Image, "/front/image_raw", lambda m: None,
-                                              **overridable(qos_profile_sensor_data))
-        untouched = node.create_subscription(Image, "/other/image_raw", lambda m: None,
-                                             **overridable(qos_profile_sensor_data))
+        overridden = node.create_subscription(
+            Image, "/front/image_raw", lambda m: None, **overridable(qos_profile_sensor_data)
+        )
+        untouched = node.create_subscription(
+            Image, "/other/image_raw", lambda m: None, **overridable(qos_profile_sensor_data)
+        )
         assert overridden.qos_profile.reliability == QoSReliabilityPolicy.RELIABLE
         assert overridden.qos_profile.depth == 2
         assert overridden.qos_profile.durability == QoSDurabilityPolicy.TRANSIENT_LOCAL

@@ -19,8 +19,11 @@ def test_the_profile_is_set_when_the_user_chose_nothing():
 
 
 def test_a_user_choice_or_another_rmw_is_left_alone():
-    for chosen in ({"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}, {"FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"},
-                   {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}):
+    for chosen in (
+        {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"},
+        {"FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"},
+        {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"},
+    ):
         environ = dict(chosen)
         assert use_shipped_transport(environ) is None and environ == chosen
 

@@ -158,8 +158,7 @@ def frame_problem(frame: Any) -> str | None:
             return f"intrinsics must be CameraIntrinsics, got {type(frame.intrinsics).__name__}"
         if (frame.intrinsics.width, frame.intrinsics.height) != (width, height):
             return (
-                f"intrinsics are for {frame.intrinsics.width}x{frame.intrinsics.height}, "
-                f"the image is {width}x{height}"
+                f"intrinsics are for {frame.intrinsics.width}x{frame.intrinsics.height}, the image is {width}x{height}"
             )
     if frame.pose is not None and not isinstance(frame.pose, Pose):
         return f"pose must be a Pose, got {type(frame.pose).__name__}"

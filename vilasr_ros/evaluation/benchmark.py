@@ -253,7 +253,9 @@ def load_objects_yaml(path: str | Path) -> tuple[list[RoomObject], str]:
 # --- items -------------------------------------------------------------------------------
 
 
-def scene_questions(scene: Scene, rng: np.random.Generator, count: int, families: Sequence[str], offset: int = 0) -> list[Question]:
+def scene_questions(
+    scene: Scene, rng: np.random.Generator, count: int, families: Sequence[str], offset: int = 0
+) -> list[Question]:
     """Up to ``count`` distinct questions, the families taken in turn (starting at ``offset``)."""
     facts = scene.facts()
     questions: list[Question] = []
@@ -289,7 +291,10 @@ def item_record(scene: Scene, question: Question, item_id: str, max_pixels: int)
                 "index": index,
                 "label": label,
                 "bbox_2d": [
-                    max(0, round(x1 * sx)), max(0, round(y1 * sy)), min(width, round(x2 * sx)), min(height, round(y2 * sy))
+                    max(0, round(x1 * sx)),
+                    max(0, round(y1 * sy)),
+                    min(width, round(x2 * sx)),
+                    min(height, round(y2 * sy)),
                 ],
             }
             boxes.append(box)
@@ -324,9 +329,9 @@ def scene_manifest(scene: Scene, max_pixels: int) -> dict[str, Any]:
         "name": scene.name,
         "keyframes": f"scenes/{scene.name}",
         "frame_id": scene.frames[0].pose.frame_id,
-        "room": None if scene.room is None else {
-            "width": scene.room.width, "depth": scene.room.depth, "height": scene.room.height
-        },
+        "room": None
+        if scene.room is None
+        else {"width": scene.room.width, "depth": scene.room.depth, "height": scene.room.height},
         "objects": [item.to_json() for item in scene.objects],
         "visibility": [
             [{"label": label, "pixels": v.pixels, "box": list(v.box)} for label, v in seen.items()]
@@ -376,8 +381,17 @@ def generate_sim_benchmark(
             number += 1
             yield scene, questions
 
-    settings = {"source": "sim", "seed": seed, "items": items, "scenes": scenes, "frames": frames,
-                "width": width, "height": height, "max_pixels": max_pixels, "families": list(families)}
+    settings = {
+        "source": "sim",
+        "seed": seed,
+        "items": items,
+        "scenes": scenes,
+        "frames": frames,
+        "width": width,
+        "height": height,
+        "max_pixels": max_pixels,
+        "families": list(families),
+    }
     return _write(Path(out), scenes_and_questions(), settings, max_pixels, force)
 
 
@@ -401,8 +415,14 @@ def generate_keyframe_benchmark(
     objects, frame_id = load_objects_yaml(objects_yaml)
     scene = keyframe_scene("scene_000", frames, objects, frame_id)
     questions = scene_questions(scene, np.random.default_rng([seed, 0]), items, families)
-    settings = {"source": "keyframes", "seed": seed, "items": items, "max_pixels": max_pixels,
-                "families": list(families), "objects_file": Path(objects_yaml).name}
+    settings = {
+        "source": "keyframes",
+        "seed": seed,
+        "items": items,
+        "max_pixels": max_pixels,
+        "families": list(families),
+        "objects_file": Path(objects_yaml).name,
+    }
     return _write(Path(out), [(scene, questions)], settings, max_pixels, force)
 
 
@@ -435,8 +455,13 @@ def _write(
             lines.append(json.dumps(record, sort_keys=True))
             counts[question.family] = counts.get(question.family, 0) + 1
     (out / ITEMS).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    manifest = {"format": FORMAT, "version": VERSION, "generator": settings,
-                "family_counts": dict(sorted(counts.items())), "scenes": manifests}
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "generator": settings,
+        "family_counts": dict(sorted(counts.items())),
+        "scenes": manifests,
+    }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return BenchmarkSummary(out, len(lines), len(manifests), dict(sorted(counts.items())))
 

@@ -26,10 +26,14 @@ def add_bench_gen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, default=240, help="simulated image height (default 240)")
     parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help="model image budget for the boxes")
     parser.add_argument(
-        "--families", default=",".join(FAMILIES), help=f"comma-separated question families (default: all of {', '.join(FAMILIES)})"
+        "--families",
+        default=",".join(FAMILIES),
+        help=f"comma-separated question families (default: all of {', '.join(FAMILIES)})",
     )
     parser.add_argument("--keyframes", help="a keyframe folder of a recorded run, instead of simulated rooms")
-    parser.add_argument("--objects", help="YAML of the run's labelled objects (label, centre, size, yaw); with --keyframes")
+    parser.add_argument(
+        "--objects", help="YAML of the run's labelled objects (label, centre, size, yaw); with --keyframes"
+    )
     parser.add_argument("--force", action="store_true", help="replace a benchmark already in --out")
 
 
@@ -46,13 +50,23 @@ def run_bench_gen(args: argparse.Namespace) -> int:
             )
         else:
             summary = generate_sim_benchmark(
-                args.out, args.seed, args.items, args.scenes, args.frames, args.width, args.height,
-                args.max_pixels, families, args.force,
+                args.out,
+                args.seed,
+                args.items,
+                args.scenes,
+                args.frames,
+                args.width,
+                args.height,
+                args.max_pixels,
+                families,
+                args.force,
             )
     except BenchmarkError as error:
         print(f"vilasr-ros bench-gen: {error}", file=sys.stderr)
         return 2
     counts = ", ".join(f"{family} {count}" for family, count in summary.family_counts.items())
-    print(f"wrote {summary.items} items over {summary.scenes} scene(s) to {summary.directory} "
-          f"in {time.monotonic() - started:.1f} s ({counts})")
+    print(
+        f"wrote {summary.items} items over {summary.scenes} scene(s) to {summary.directory} "
+        f"in {time.monotonic() - started:.1f} s ({counts})"
+    )
     return 0

@@ -109,8 +109,15 @@ def lettered(options: list[str]) -> list[str]:
 
 
 def _numeric(
-    rng: np.random.Generator, family: str, question: str, value: float, decimals: int, labels: list[str],
-    truth: dict[str, Any], answer_range: tuple[float, float], unit: str,
+    rng: np.random.Generator,
+    family: str,
+    question: str,
+    value: float,
+    decimals: int,
+    labels: list[str],
+    truth: dict[str, Any],
+    answer_range: tuple[float, float],
+    unit: str,
 ) -> Question:
     """A numeric question (MRA), or for a share of them a 4-way choice among the answer and distractors."""
     answer = f"{value:.{decimals}f}"
@@ -141,7 +148,17 @@ def object_count(facts: SceneFacts, rng: np.random.Generator) -> Question | None
     category = eligible[int(rng.integers(len(eligible)))]
     members = [o.label for o in facts.objects if o.category == category]
     question = f"How many {plural(category)} are there in the room?"
-    return _numeric(rng, "object_count", question, len(members), 0, members, {"category": category, "value": len(members)}, (1.0, 6.0), "")
+    return _numeric(
+        rng,
+        "object_count",
+        question,
+        len(members),
+        0,
+        members,
+        {"category": category, "value": len(members)},
+        (1.0, 6.0),
+        "",
+    )
 
 
 def abs_distance(facts: SceneFacts, rng: np.random.Generator) -> Question | None:
@@ -151,7 +168,9 @@ def abs_distance(facts: SceneFacts, rng: np.random.Generator) -> Question | None
     a, b = (seen[i] for i in rng.choice(len(seen), 2, replace=False))
     value = centre_distance(a, b)
     question = f"What is the distance between the centres of the {a.label} and the {b.label}, in metres?"
-    return _numeric(rng, "abs_distance", question, value, 2, [a.label, b.label], {"value": value}, (0.0, facts.diagonal), "m")
+    return _numeric(
+        rng, "abs_distance", question, value, 2, [a.label, b.label], {"value": value}, (0.0, facts.diagonal), "m"
+    )
 
 
 def object_size(facts: SceneFacts, rng: np.random.Generator) -> Question | None:
@@ -181,7 +200,9 @@ def rel_distance(facts: SceneFacts, rng: np.random.Generator) -> Question | None
     question = f"Which of these objects is {word} the {target.label} (measuring between their centres)?"
     letter = LETTERS[labels.index(distances[0][1])]
     truth = {"target": target.label, "distances": {label: d for d, label in distances}, "farthest": farthest}
-    return Question("rel_distance", question, letter, scoring.MULTIPLE_CHOICE, [target.label, *labels], truth, lettered(labels))
+    return Question(
+        "rel_distance", question, letter, scoring.MULTIPLE_CHOICE, [target.label, *labels], truth, lettered(labels)
+    )
 
 
 def rel_direction(facts: SceneFacts, rng: np.random.Generator) -> Question | None:
@@ -202,8 +223,13 @@ def rel_direction(facts: SceneFacts, rng: np.random.Generator) -> Question | Non
     options = ["left", "right", "back"]
     truth = {"angle_deg": angle, "direction": answer}
     return Question(
-        "rel_direction", question, LETTERS[options.index(answer)], scoring.MULTIPLE_CHOICE, [a.label, b.label, c.label],
-        truth, lettered(options),
+        "rel_direction",
+        question,
+        LETTERS[options.index(answer)],
+        scoring.MULTIPLE_CHOICE,
+        [a.label, b.label, c.label],
+        truth,
+        lettered(options),
     )
 
 
@@ -217,20 +243,29 @@ def turn_direction(facts: SceneFacts, rng: np.random.Generator) -> Question | No
     angle = signed_angle((math.cos(heading), math.sin(heading)), (item.centre[0] - x, item.centre[1] - y))
     if not 15 <= abs(angle) <= 165:
         return None
-    stance = (
-        f"The robot stands where image {frame + 1} was taken, facing the way that camera looks. "
-    )
+    stance = f"The robot stands where image {frame + 1} was taken, facing the way that camera looks. "
     truth = {"frame": frame + 1, "angle_deg": angle, "direction": "left" if angle > 0 else "right"}
     if rng.random() < NUMERIC_AS_CHOICE:
         question = stance + f"By how many degrees must it turn to face the {item.label}?"
         return Question(
-            "turn_direction", question, f"{abs(angle):.0f}", scoring.REGRESSION, [item.label], truth, answer_range=(0.0, 180.0)
+            "turn_direction",
+            question,
+            f"{abs(angle):.0f}",
+            scoring.REGRESSION,
+            [item.label],
+            truth,
+            answer_range=(0.0, 180.0),
         )
     question = stance + f"Should it turn left or right to face the {item.label}?"
     options = ["left", "right"]
     return Question(
-        "turn_direction", question, LETTERS[options.index(truth["direction"])], scoring.MULTIPLE_CHOICE, [item.label],
-        truth, lettered(options),
+        "turn_direction",
+        question,
+        LETTERS[options.index(truth["direction"])],
+        scoring.MULTIPLE_CHOICE,
+        [item.label],
+        truth,
+        lettered(options),
     )
 
 
@@ -244,7 +279,17 @@ def route_length(facts: SceneFacts, rng: np.random.Generator) -> Question | None
         f"Walking on the floor in straight lines from the {a.label} to the {b.label} and then to the {c.label} "
         "(centre to centre), how long is the route in metres?"
     )
-    return _numeric(rng, "route_length", question, value, 2, [a.label, b.label, c.label], {"value": value}, (0.0, 2 * facts.diagonal), "m")
+    return _numeric(
+        rng,
+        "route_length",
+        question,
+        value,
+        2,
+        [a.label, b.label, c.label],
+        {"value": value},
+        (0.0, 2 * facts.diagonal),
+        "m",
+    )
 
 
 def appearance_order(facts: SceneFacts, rng: np.random.Generator) -> Question | None:
@@ -262,12 +307,17 @@ def appearance_order(facts: SceneFacts, rng: np.random.Generator) -> Question | 
     order = rng.permutation(4)
     texts = [", ".join(options[i]) for i in order]
     letter = LETTERS[int(np.where(order == 0)[0][0])]
-    question = (
-        "In which order do these objects first appear in the images: " + ", ".join(shown) + "?"
-    )
+    question = "In which order do these objects first appear in the images: " + ", ".join(shown) + "?"
     truth = {"first_seen": {label: facts.first_seen[label] for label in ordered}}
     return Question(
-        "appearance_order", question, letter, scoring.MULTIPLE_CHOICE, ordered, truth, lettered(texts), prompt_style="video"
+        "appearance_order",
+        question,
+        letter,
+        scoring.MULTIPLE_CHOICE,
+        ordered,
+        truth,
+        lettered(texts),
+        prompt_style="video",
     )
 
 

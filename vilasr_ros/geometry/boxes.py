@@ -35,8 +35,8 @@ with range, with fewer points and with disagreeing views.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

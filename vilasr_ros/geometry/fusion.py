@@ -85,8 +85,15 @@ def object_distances(
             between = box_distance(boxes[index_a], boxes[index_b])
             distances.append(
                 ObjectDistance(
-                    a.label, b.label, index_a, index_b, between.centre, between.stddev, a.frame_id,
-                    between.gap, between.gap_stddev,
+                    a.label,
+                    b.label,
+                    index_a,
+                    index_b,
+                    between.centre,
+                    between.stddev,
+                    a.frame_id,
+                    between.gap,
+                    between.gap_stddev,
                 )
             )
             continue

@@ -41,8 +41,8 @@ object, can be lost.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -174,7 +174,6 @@ class ObjectPoints:
     @property
     def empty(self) -> bool:
         return len(self.points) == 0
-
 
 
 def object_points(

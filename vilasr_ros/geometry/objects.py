@@ -74,7 +74,9 @@ def object_boxes(
     # An object seen in many views needs fewer samples per view: the budget of FULL_VIEWS views is shared.
     per_view = dataclasses.replace(
         settings,
-        max_samples=max(MIN_VIEW_SAMPLES, settings.max_samples * FULL_VIEWS // min(MAX_OBJECT_VIEWS, max(FULL_VIEWS, len(views)))),
+        max_samples=max(
+            MIN_VIEW_SAMPLES, settings.max_samples * FULL_VIEWS // min(MAX_OBJECT_VIEWS, max(FULL_VIEWS, len(views)))
+        ),
     )
     candidates: dict[str, list[tuple[int, SpatialEstimate]]] = {}
     for number, (estimate, members) in enumerate(fused):

@@ -11,8 +11,21 @@ from typing import Any
 from vilasr_ros.io.bags import BagError
 
 _PRIMITIVES = {
-    "bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16",
-    "int32", "uint32", "int64", "uint64", "string", "wstring",
+    "bool",
+    "byte",
+    "char",
+    "float32",
+    "float64",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "string",
+    "wstring",
 }
 
 
@@ -64,7 +77,9 @@ class BagWriter:
 
     def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
         if type_name not in self._schemas:
-            self._schemas[type_name] = self._writer.register_msgdef(type_name, message_definition(type_name, self._share))
+            self._schemas[type_name] = self._writer.register_msgdef(
+                type_name, message_definition(type_name, self._share)
+            )
         self._writer.write_message(topic, self._schemas[type_name], message, log_time=log_time_ns)
 
     def close(self) -> None:

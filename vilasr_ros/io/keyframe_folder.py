@@ -100,7 +100,9 @@ def _prepare(directory: Path) -> None:
         raise KeyframeFolderError(f"{directory} is not a directory")
     if directory.is_dir() and any(directory.iterdir()):
         if not is_keyframe_folder(directory):
-            raise KeyframeFolderError(f"{directory} is not empty and holds no {INDEX}: refusing to write keyframes into it")
+            raise KeyframeFolderError(
+                f"{directory} is not empty and holds no {INDEX}: refusing to write keyframes into it"
+            )
         for entry in _read_index(directory):
             for key in ("rgb", "depth"):
                 if isinstance(entry.get(key), str):
@@ -167,12 +169,14 @@ def _read_index(directory: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise KeyframeFolderError(f"cannot read {index}: {error}") from error
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise KeyframeFolderError(f"{index} is not a vilasr_ros keyframe index (no \"format\": \"{FORMAT}\")")
+        raise KeyframeFolderError(f'{index} is not a vilasr_ros keyframe index (no "format": "{FORMAT}")')
     if document.get("version") != VERSION:
-        raise KeyframeFolderError(f"{index} has version {document.get('version')!r}; this reader knows version {VERSION}")
+        raise KeyframeFolderError(
+            f"{index} has version {document.get('version')!r}; this reader knows version {VERSION}"
+        )
     entries = document.get("keyframes")
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
-        raise KeyframeFolderError(f"{index}: \"keyframes\" must be a list of objects")
+        raise KeyframeFolderError(f'{index}: "keyframes" must be a list of objects')
     return entries
 
 

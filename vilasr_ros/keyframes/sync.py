@@ -79,7 +79,9 @@ class StampedBuffer(Generic[Item]):
 class PoseHistory:
     """Recent poses of one frame (e.g. the robot base in ``odom``), interpolated to any stamp within them."""
 
-    def __init__(self, capacity: int = 400, max_gap_ns: int = 500_000_000, max_extrapolation_ns: int = 100_000_000) -> None:
+    def __init__(
+        self, capacity: int = 400, max_gap_ns: int = 500_000_000, max_extrapolation_ns: int = 100_000_000
+    ) -> None:
         self._buffer: StampedBuffer[Pose] = StampedBuffer(capacity)
         self._max_gap_ns = max_gap_ns
         self._max_extrapolation_ns = max_extrapolation_ns

@@ -27,7 +27,9 @@ def model_image_filename(image: ConversationImage) -> str:
     return f"{MODEL_IMAGE_DIR}/image_{image.index:02d}.png"
 
 
-def result_document(result: ReasoningResult, question: str, estimates: EstimationResult | None = None) -> dict[str, Any]:
+def result_document(
+    result: ReasoningResult, question: str, estimates: EstimationResult | None = None
+) -> dict[str, Any]:
     """The JSON-ready description of a result; box and line coordinates are as the model wrote
     them (pixels of the resized image it saw), clamped into that image. ``estimates`` are in
     source-image pixels and metres (NaN written as null)."""

@@ -26,8 +26,29 @@ from vilasr_ros.core.conversation import Box, Line
 
 # The reference's colour list: 23 names, then every name of Pillow's colour map, cycled.
 COLOR_NAMES = (
-    "red", "green", "blue", "yellow", "orange", "pink", "purple", "brown", "gray", "beige", "turquoise", "cyan",
-    "magenta", "lime", "navy", "maroon", "teal", "olive", "coral", "lavender", "violet", "gold", "silver",
+    "red",
+    "green",
+    "blue",
+    "yellow",
+    "orange",
+    "pink",
+    "purple",
+    "brown",
+    "gray",
+    "beige",
+    "turquoise",
+    "cyan",
+    "magenta",
+    "lime",
+    "navy",
+    "maroon",
+    "teal",
+    "olive",
+    "coral",
+    "lavender",
+    "violet",
+    "gold",
+    "silver",
 ) + tuple(ImageColor.colormap)
 LINE_COLOR = "black"
 START_DOT = "red"

@@ -189,7 +189,11 @@ class _Run:
                 return self._finish(session, StopReason.TIMEOUT, error=self._timeout_message())
             text, finished = self._next_turn(session, number)
             if text is None:
-                return self._finish(session, StopReason.CANCELLED if self.cancel.is_set() else StopReason.TIMEOUT, error=self._stop_message())
+                return self._finish(
+                    session,
+                    StopReason.CANCELLED if self.cancel.is_set() else StopReason.TIMEOUT,
+                    error=self._stop_message(),
+                )
             parsed = protocol.parse_turn(text)
             problems = parsed.problems + parsed.invalid
             if parsed.answer is not None:
@@ -222,11 +226,16 @@ class _Run:
             self._record(number, text, parsed.action, new_images, protocol.content_text(content), problems, finished)
         raise AssertionError("unreachable: the last allowed turn always ends the loop")
 
-    def _stop_before_tool(self, number: int, parsed: protocol.ParsedTurn, finished: bool) -> tuple[StopReason, str] | None:
+    def _stop_before_tool(
+        self, number: int, parsed: protocol.ParsedTurn, finished: bool
+    ) -> tuple[StopReason, str] | None:
         """(stop reason, error) when a turn without an answer ends the query before its tool runs."""
         if not finished:  # cut at the token limit: the reference ends the episode here
             limit = self.config.max_new_tokens
-            return StopReason.TOOL_ERROR, f"turn {number} ended at engine.max_new_tokens ({limit}) without finishing or answering"
+            return (
+                StopReason.TOOL_ERROR,
+                f"turn {number} ended at engine.max_new_tokens ({limit}) without finishing or answering",
+            )
         if number == self.config.max_turns:  # the last allowed call: the reference does not run its tool
             return StopReason.MAX_TURNS, f"no answer after engine.max_turns ({self.config.max_turns}) turns"
         why = self._tool_error(parsed)
@@ -234,7 +243,10 @@ class _Run:
             return StopReason.TOOL_ERROR, f"turn {number}: {why}"
         if len(self.images) >= self.config.max_images:  # the model was already told to answer
             cap = self.config.max_images
-            return StopReason.MAX_IMAGES, f"turn {number} called a tool after the conversation reached engine.max_images ({cap})"
+            return (
+                StopReason.MAX_IMAGES,
+                f"turn {number} called a tool after the conversation reached engine.max_images ({cap})",
+            )
         return None
 
     def _tool_error(self, parsed: protocol.ParsedTurn) -> str:
@@ -254,7 +266,9 @@ class _Run:
         assert self.conversation is not None
         if self.forced_turns is not None:
             if number > len(self.forced_turns):
-                raise BackendError(f"the forced transcript has only {len(self.forced_turns)} turns; turn {number} needed")
+                raise BackendError(
+                    f"the forced transcript has only {len(self.forced_turns)} turns; turn {number} needed"
+                )
             text = self.forced_turns[number - 1]
             session.flush()  # the model call of this turn: run the context, as generate() would
             session.add_assistant(text)
@@ -293,7 +307,9 @@ class _Run:
         self.items_drawn += len(calls)
         return calls
 
-    def _draw(self, base_index: int, box_calls: list[protocol.BoxCall], line_calls: list[protocol.LineCall]) -> ConversationImage:
+    def _draw(
+        self, base_index: int, box_calls: list[protocol.BoxCall], line_calls: list[protocol.LineCall]
+    ) -> ConversationImage:
         """A new image: the base's source frame with the merged annotation lists drawn on it.
 
         Boxes and lines merge separately: an image that got only boxes inherits its base's lines.
@@ -302,7 +318,9 @@ class _Run:
         base = self.images[base_index - 1]
         base_boxes, base_lines = self.written.get(base_index, ([], []))
         boxes = merge_by_label(base_boxes, [Box(call.label, call.bbox_2d) for call in box_calls])
-        lines = merge_by_label(base_lines, [Line(call.label, call.start_point_2d, call.end_point_2d) for call in line_calls])
+        lines = merge_by_label(
+            base_lines, [Line(call.label, call.start_point_2d, call.end_point_2d) for call in line_calls]
+        )
         pristine = self.images[base.source_index - 1].pixels
         width, height = base.mapping.width, base.mapping.height
         image = ConversationImage(
@@ -313,7 +331,11 @@ class _Run:
             mapping=base.mapping,
             boxes=[Box(box.label, clamp_box(box.bbox_2d, width, height)) for box in boxes],
             lines=[
-                Line(line.label, clamp_point(line.start_point_2d, width, height), clamp_point(line.end_point_2d, width, height))
+                Line(
+                    line.label,
+                    clamp_point(line.start_point_2d, width, height),
+                    clamp_point(line.end_point_2d, width, height),
+                )
                 for line in lines
             ],
         )
@@ -327,7 +349,9 @@ class _Run:
         if self.on_turn:
             self.on_turn(record)
 
-    def _finish(self, session: Session | None, stop_reason: StopReason, answer: str | None = None, error: str = "") -> ReasoningResult:
+    def _finish(
+        self, session: Session | None, stop_reason: StopReason, answer: str | None = None, error: str = ""
+    ) -> ReasoningResult:
         work = {"prefill_tokens": 0, "vision_patches": 0, "decoded_tokens": 0, "model_calls": 0}
         if session is not None:
             if self.forced_turns is not None and stop_reason != StopReason.BACKEND_ERROR:
@@ -357,7 +381,10 @@ class _Run:
         assert self.conversation is not None
         self.conversation.add_user(parts)
         session.add_user(
-            [ChatImage(p.index, self.images[p.index - 1].pixels) if isinstance(p, protocol.ImageRef) else p for p in parts]
+            [
+                ChatImage(p.index, self.images[p.index - 1].pixels) if isinstance(p, protocol.ImageRef) else p
+                for p in parts
+            ]
         )
 
     @staticmethod

@@ -29,7 +29,9 @@ VIDEO_PREFIX = (
     "These are frames from a video, numbered from 1 to {n} in sequence. "
     "That is, the index of each image is 1, 2, 3, ..., {n}.\n\nAnswer the quesntion with appropriate tools:\n"
 )
-CONTINUE_TEXT = " Continue your reasoning. After each tool use, critically evaluate the visualization and adjust if needed:"
+CONTINUE_TEXT = (
+    " Continue your reasoning. After each tool use, critically evaluate the visualization and adjust if needed:"
+)
 FINAL_TEXT = (
     " Then, you can not invoke the Object Mapper or Path Tracer tool. "
     "Please answer the initial question and structure your response as required:"
@@ -146,7 +148,7 @@ def forbid_tools(content: list[ImageRef | str]) -> list[ImageRef | str]:
     if not isinstance(last, str):
         raise ValueError("a first user turn ends with its question text")
     body = last.rstrip("\n")
-    return [*parts, body + FINAL_TEXT + last[len(body):]]
+    return [*parts, body + FINAL_TEXT + last[len(body) :]]
 
 
 def content_text(content: list[ImageRef | str]) -> str:

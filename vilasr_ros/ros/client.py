@@ -75,7 +75,9 @@ def format_response(response: SpatialQuery.Response) -> str:
     return "\n".join(lines)
 
 
-def ask(service: str, request: SpatialQuery.Request, wait: float, ros_args: list[str] | None = None) -> SpatialQuery.Response:
+def ask(
+    service: str, request: SpatialQuery.Request, wait: float, ros_args: list[str] | None = None
+) -> SpatialQuery.Response:
     """Start a short-lived node, call ``service`` once and return the response."""
     rclpy.init(args=ros_args)
     node = rclpy.create_node("vilasr_ask")

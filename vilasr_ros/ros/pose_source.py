@@ -67,7 +67,9 @@ def resolved_source(config: PoseConfig) -> str:
     return config.source
 
 
-def create_pose_source(node: Node, config: PoseConfig, target_frame: str, base_frame: str, callback_group) -> PoseSource:
+def create_pose_source(
+    node: Node, config: PoseConfig, target_frame: str, base_frame: str, callback_group
+) -> PoseSource:
     """The pose source ``pose.source`` names (``auto``: tf2 when available, else ``pose.topic`` odometry)."""
     source = resolved_source(config)
     if source == "tf":
@@ -144,7 +146,11 @@ class TopicPoseSource:
         self.dropped: Counter[str] = Counter()
         message_type = Odometry if kind == "odometry" else PoseStamped
         self._subscription = node.create_subscription(
-            message_type, config.topic, self._on_pose, **overridable(qos_profile_sensor_data), callback_group=callback_group
+            message_type,
+            config.topic,
+            self._on_pose,
+            **overridable(qos_profile_sensor_data),
+            callback_group=callback_group,
         )
 
     def _on_pose(self, msg: Odometry | PoseStamped) -> None:

@@ -107,9 +107,11 @@ def render(robot: RobotPose = RobotPose()) -> tuple[np.ndarray, np.ndarray]:
             (cx, cy, cz), (sx, sy, sz) = item.centre, item.size
             t_near = np.full(u.shape, -np.inf)
             t_far = np.full(u.shape, np.inf)
-            for direction, start, low, high in ((dx, origin[0], cx - sx / 2, cx + sx / 2),
-                                                (dy, origin[1], cy - sy / 2, cy + sy / 2),
-                                                (dz, origin[2], cz - sz / 2, cz + sz / 2)):
+            for direction, start, low, high in (
+                (dx, origin[0], cx - sx / 2, cx + sx / 2),
+                (dy, origin[1], cy - sy / 2, cy + sy / 2),
+                (dz, origin[2], cz - sz / 2, cz + sz / 2),
+            ):
                 t1, t2 = (low - start) / direction, (high - start) / direction
                 t_near = np.maximum(t_near, np.minimum(t1, t2))
                 t_far = np.minimum(t_far, np.maximum(t1, t2))

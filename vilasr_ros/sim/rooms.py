@@ -120,7 +120,9 @@ class CameraView:
 
 def camera_pose(x: float, y: float, z: float, yaw: float, pitch_down: float) -> np.ndarray:
     """The optical frame (x right, y down, z forward) of a camera at (x, y, z) heading ``yaw``, tilted down."""
-    forward = np.array([math.cos(yaw) * math.cos(pitch_down), math.sin(yaw) * math.cos(pitch_down), -math.sin(pitch_down)])
+    forward = np.array(
+        [math.cos(yaw) * math.cos(pitch_down), math.sin(yaw) * math.cos(pitch_down), -math.sin(pitch_down)]
+    )
     right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
     down = np.cross(forward, right)
     pose = np.eye(4)
@@ -152,14 +154,28 @@ def random_room(rng: np.random.Generator) -> Room:
         placed = None
         for _ in range(200):
             candidate = RoomObject(
-                f"{colour_name} {category}", category, shape, (0.0, 0.0, sz / 2), (sx, sy, sz), yaw, COLOURS[colour_name]
+                f"{colour_name} {category}",
+                category,
+                shape,
+                (0.0, 0.0, sz / 2),
+                (sx, sy, sz),
+                yaw,
+                COLOURS[colour_name],
             )
-            low, high_x, high_y = WALL_MARGIN + candidate.radius, width - WALL_MARGIN - candidate.radius, depth - WALL_MARGIN - candidate.radius
+            low, high_x, high_y = (
+                WALL_MARGIN + candidate.radius,
+                width - WALL_MARGIN - candidate.radius,
+                depth - WALL_MARGIN - candidate.radius,
+            )
             if high_x <= low or high_y <= low:
                 break
             x, y = float(rng.uniform(low, high_x)), float(rng.uniform(low, high_y))
-            if all(math.hypot(x - o.centre[0], y - o.centre[1]) > candidate.radius + o.radius + OBJECT_GAP for o in objects):
-                placed = RoomObject(candidate.label, category, shape, (x, y, sz / 2), (sx, sy, sz), yaw, candidate.colour)
+            if all(
+                math.hypot(x - o.centre[0], y - o.centre[1]) > candidate.radius + o.radius + OBJECT_GAP for o in objects
+            ):
+                placed = RoomObject(
+                    candidate.label, category, shape, (x, y, sz / 2), (sx, sy, sz), yaw, candidate.colour
+                )
                 break
         if placed is not None:
             objects.append(placed)
@@ -218,8 +234,10 @@ def render(room: Room, view: CameraView) -> tuple[np.ndarray, np.ndarray, np.nda
             else:
                 paint(t, np.array([230, 230, 225], np.uint8))
         for axis, origin, direction, limit, colour in (
-            (0, ox, dx, 0.0, (205, 200, 185)), (0, ox, dx, room.width, (190, 200, 205)),
-            (1, oy, dy, 0.0, (200, 190, 200)), (1, oy, dy, room.depth, (195, 205, 190)),
+            (0, ox, dx, 0.0, (205, 200, 185)),
+            (0, ox, dx, room.width, (190, 200, 205)),
+            (1, oy, dy, 0.0, (200, 190, 200)),
+            (1, oy, dy, room.depth, (195, 205, 190)),
         ):
             t = (limit - origin) / direction
             along = (oy + t * dy) if axis == 0 else (ox + t * dx)

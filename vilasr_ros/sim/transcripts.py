@@ -14,10 +14,14 @@ def drawing_transcript(num_turns: int, num_sources: int, width: int = 784, heigh
         x = (37 * number) % (width // 2)
         y = (23 * number) % (height // 2)
         if number % 2:
-            items = [{"index": newest, "bbox_2d": [x, y, x + width // 4, y + height // 4], "label": f"object {number % 3}"}]
+            items = [
+                {"index": newest, "bbox_2d": [x, y, x + width // 4, y + height // 4], "label": f"object {number % 3}"}
+            ]
             head = f"<think> Turn {number}: locate the objects and check the boxes. </think> Action: Object Mapper"
         else:
-            items = [{"index": newest, "start_point_2d": [x, y], "end_point_2d": [width - x, height - y], "label": "path"}]
+            items = [
+                {"index": newest, "start_point_2d": [x, y], "end_point_2d": [width - x, height - y], "label": "path"}
+            ]
             head = f"<think> Turn {number}: trace the path between them. </think> Action: Path Tracer"
         turns.append(f"{head}\n```json\n{json.dumps(items)}\n```")
         newest = num_sources + number

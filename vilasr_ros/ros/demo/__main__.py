@@ -42,28 +42,33 @@ def demo_parameters(out: Path, backend: str, model: str, url: str) -> Path:
         backend_parameters = {"kind": "replay", "transcript": str(script.resolve())}
     else:
         backend_parameters = {"kind": backend, "model": model, "url": url}
-    return write_params_file(out / "demo_params.yaml", {
-        "backend": backend_parameters,
-        "cameras": {
-            "names": ["front"],
-            "front": {
-                "image_topic": f"/{NAMESPACE}/front/image_raw",
-                "depth_topic": f"/{NAMESPACE}/front/depth/compressedDepth",
-                "depth_transport": "compressedDepth",
-                "camera_info_topic": f"/{NAMESPACE}/front/camera_info",
-                "extrinsic": scene.EXTRINSIC,
+    return write_params_file(
+        out / "demo_params.yaml",
+        {
+            "backend": backend_parameters,
+            "cameras": {
+                "names": ["front"],
+                "front": {
+                    "image_topic": f"/{NAMESPACE}/front/image_raw",
+                    "depth_topic": f"/{NAMESPACE}/front/depth/compressedDepth",
+                    "depth_transport": "compressedDepth",
+                    "camera_info_topic": f"/{NAMESPACE}/front/camera_info",
+                    "extrinsic": scene.EXTRINSIC,
+                },
             },
+            "pose": {"source": "odometry", "topic": f"/{NAMESPACE}/odom"},
+            "frames": {"target_frame": "odom"},
+            "keyframes": {"min_translation": 0.3, "max_interval": 1.0, "min_interval": 0.2},
         },
-        "pose": {"source": "odometry", "topic": f"/{NAMESPACE}/odom"},
-        "frames": {"target_frame": "odom"},
-        "keyframes": {"min_translation": 0.3, "max_interval": 1.0, "min_interval": 0.2},
-    })
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="demo_out")
-    parser.add_argument("--backend", default=os.environ.get("BACKEND", "replay"), choices=["replay", "transformers", "openai"])
+    parser.add_argument(
+        "--backend", default=os.environ.get("BACKEND", "replay"), choices=["replay", "transformers", "openai"]
+    )
     parser.add_argument("--model", default=os.environ.get("MODEL", "AntResearchNLP/ViLaSR"))
     parser.add_argument("--url", default=os.environ.get("URL", "http://localhost:8000/v1"))
     parser.add_argument("--record", help="also write the drive as an MCAP rosbag2 file (for `vilasr-ros ingest`)")
@@ -75,17 +80,21 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
     if args.backend == "replay":
-        print("No model weights are used: the node replays a SCRIPTED reasoning trace for this scene "
-              "(its drawings and answer texts were written from the scene's geometry).\n"
-              "The keyframes, drawings, 3D estimates and all ROS traffic are real. "
-              "Run `make demo MODEL=AntResearchNLP/ViLaSR` (or a local path) for the real model.")
+        print(
+            "No model weights are used: the node replays a SCRIPTED reasoning trace for this scene "
+            "(its drawings and answer texts were written from the scene's geometry).\n"
+            "The keyframes, drawings, 3D estimates and all ROS traffic are real. "
+            "Run `make demo MODEL=AntResearchNLP/ViLaSR` (or a local path) for the real model."
+        )
     else:
         print(f"Backend {args.backend}: {args.model if args.backend == 'transformers' else args.url}")
     params_file = demo_parameters(out, args.backend, args.model, args.url)
     if args.record:
         record_drive(Path(args.record), NAMESPACE)
-        print(f"recorded the drive to {args.record}; replay it offline with\n"
-              f"  vilasr-ros ingest {args.record} --params-file {params_file} --out {out}/keyframes")
+        print(
+            f"recorded the drive to {args.record}; replay it offline with\n"
+            f"  vilasr-ros ingest {args.record} --params-file {params_file} --out {out}/keyframes"
+        )
     process = NodeProcess(NAMESPACE, out / "node.log", params_file=params_file)
     rclpy.init()
     node = rclpy.create_node("vilasr_demo_planner")

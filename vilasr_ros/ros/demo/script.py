@@ -34,10 +34,22 @@ def scripted_trace() -> dict:
     """Reasoning traces for this scene, one per question (a replay script, not model output)."""
     chair, door = model_box(CHAIR), model_box(DOOR)
     height, width = smart_resize(scene.HEIGHT, scene.WIDTH, MAX_PIXELS)
-    heading = [{"index": 2, "start_point_2d": [width // 2, height - 1],
-                "end_point_2d": [(chair[0] + chair[2]) // 2, chair[3]], "label": "heading to chair"}]
-    line = [{"index": 2, "start_point_2d": [(chair[0] + chair[2]) // 2, (chair[1] + chair[3]) // 2],
-             "end_point_2d": [(door[0] + door[2]) // 2, (door[1] + door[3]) // 2], "label": "chair to door"}]
+    heading = [
+        {
+            "index": 2,
+            "start_point_2d": [width // 2, height - 1],
+            "end_point_2d": [(chair[0] + chair[2]) // 2, chair[3]],
+            "label": "heading to chair",
+        }
+    ]
+    line = [
+        {
+            "index": 2,
+            "start_point_2d": [(chair[0] + chair[2]) // 2, (chair[1] + chair[3]) // 2],
+            "end_point_2d": [(door[0] + door[2]) // 2, (door[1] + door[3]) // 2],
+            "label": "chair to door",
+        }
+    ]
     return {
         "by_question": {
             QUESTIONS[0][0]: [

@@ -50,21 +50,29 @@ def print_result(result, question: str) -> list:
         if truth is not None:
             error = math.dist((p.x, p.y, p.z), truth)
             side = "left" if estimate.bearing > 0 else "right"
-            print(f"   {estimate.label:<18}{position:<24}({truth[0]:5.2f}, {truth[1]:5.2f}, {truth[2]:5.2f})  {error:6.2f} m"
-                  f"   {math.degrees(estimate.bearing):+5.1f} deg ({side})")
+            print(
+                f"   {estimate.label:<18}{position:<24}({truth[0]:5.2f}, {truth[1]:5.2f}, {truth[2]:5.2f})  {error:6.2f} m"
+                f"   {math.degrees(estimate.bearing):+5.1f} deg ({side})"
+            )
         else:
             end = estimate.end_position
-            print(f"   {estimate.label:<18}{position:<24}path to ({end.x:.2f}, {end.y:.2f}, {end.z:.2f}), {estimate.length:.2f} m")
+            print(
+                f"   {estimate.label:<18}{position:<24}path to ({end.x:.2f}, {end.y:.2f}, {end.z:.2f}), {estimate.length:.2f} m"
+            )
     for estimate in boxes:
         truth = next((item for item in scene.OBJECTS if item.label == estimate.label), None)
         centre, size = estimate.box_pose.position, estimate.box_size
         known = f"   true centre ({truth.centre[0]:.2f}, {truth.centre[1]:.2f}, {truth.centre[2]:.2f})" if truth else ""
-        print(f"   {estimate.label:<18}box centre ({centre.x:.2f}, {centre.y:.2f}, {centre.z:.2f}), "
-              f"size {size.x:.2f} x {size.y:.2f} x {size.z:.2f} m{known}")
+        print(
+            f"   {estimate.label:<18}box centre ({centre.x:.2f}, {centre.y:.2f}, {centre.z:.2f}), "
+            f"size {size.x:.2f} x {size.y:.2f} x {size.z:.2f} m{known}"
+        )
     for distance in result.estimates.distances:
         gap = f", gap {distance.gap:.2f} m" if math.isfinite(distance.gap) else ""
-        print(f"   distance {distance.label_a} - {distance.label_b}: {distance.distance:.2f} m "
-              f"(+- {distance.stddev:.2f}){gap}")
+        print(
+            f"   distance {distance.label_a} - {distance.label_b}: {distance.distance:.2f} m "
+            f"(+- {distance.stddev:.2f}){gap}"
+        )
     return placed
 
 
@@ -77,8 +85,10 @@ def box_footprint(estimate) -> list[tuple[float, float]]:
     c, s = math.cos(yaw), math.sin(yaw)
     half_x, half_y = estimate.box_size.x / 2, estimate.box_size.y / 2
     cx, cy = estimate.box_pose.position.x, estimate.box_pose.position.y
-    return [(cx + c * dx - s * dy, cy + s * dx + c * dy) for dx, dy in
-            ((-half_x, -half_y), (half_x, -half_y), (half_x, half_y), (-half_x, half_y))]
+    return [
+        (cx + c * dx - s * dy, cy + s * dx + c * dy)
+        for dx, dy in ((-half_x, -half_y), (half_x, -half_y), (half_x, half_y), (-half_x, half_y))
+    ]
 
 
 def summary_image(drawings: list[str], estimates: list, path: Path) -> None:
@@ -116,8 +126,12 @@ def summary_image(drawings: list[str], estimates: list, path: Path) -> None:
             yaw = 2 * math.atan2(goal.orientation.z, goal.orientation.w)
             tip = (goal.position.x + 0.4 * math.cos(yaw), goal.position.y + 0.4 * math.sin(yaw))
             cv2.arrowedLine(plot, to_px(goal.position.x, goal.position.y), to_px(*tip), (200, 0, 200), 2, tipLength=0.3)
-    for line, text in enumerate(["top-down, odom frame; grey: robot drive, dot: where it stopped",
-                                 "coloured: ground truth; black: estimated boxes, crosses: surface points",
-                                 f"magenta: approach pose for the {APPROACHED}; arrow: traced path"]):
+    for line, text in enumerate(
+        [
+            "top-down, odom frame; grey: robot drive, dot: where it stopped",
+            "coloured: ground truth; black: estimated boxes, crosses: surface points",
+            f"magenta: approach pose for the {APPROACHED}; arrow: traced path",
+        ]
+    ):
         cv2.putText(plot, text, (8, 18 + 16 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1)
     cv2.imwrite(str(path), np.hstack([left, plot]))

@@ -27,7 +27,11 @@ class World:
     def __init__(self, node: Node, namespace: str) -> None:
         self.views = [scene.render(pose) for pose in DRIVE]
         self.camera = CameraPublisher(
-            node, f"/{namespace}/front", scene.camera_matrix(), compressed_depth=True, odometry_topic=f"/{namespace}/odom"
+            node,
+            f"/{namespace}/front",
+            scene.camera_matrix(),
+            compressed_depth=True,
+            odometry_topic=f"/{namespace}/odom",
         )
         self.arrived = threading.Event()
         self.stop = threading.Event()
