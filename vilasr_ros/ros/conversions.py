@@ -8,13 +8,16 @@ import math
 import os
 import time
 
+import numpy as np
 from builtin_interfaces.msg import Duration, Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Pose, Vector3
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
+from vilasr_ros.core.camera import CameraIntrinsics
+from vilasr_ros.core.conversation import ResizeMapping
 from vilasr_ros.core.stop import StopReason
 from vilasr_ros.geometry import OBJECT, SpatialEstimate
 from vilasr_ros.keyframes.store import StoreStats
@@ -176,8 +179,10 @@ def estimates_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> Spat
     return array
 
 
-def annotated_image_msgs(outcome: QueryOutcome) -> list[Image]:
-    """Every drawn image of the query as rgb8, with the header (stamp, frame) of its source keyframe."""
+def annotated_image_msgs(outcome: QueryOutcome) -> list[tuple[Image, CameraInfo]]:
+    """Every drawn image of the query as rgb8 with its CameraInfo, both with the header (stamp, frame) of
+    the source keyframe; the CameraInfo is the keyframe's calibration scaled to the drawn image's size
+    (:func:`scaled_camera_info`), so the pair overlays in an RViz Camera display."""
     messages = []
     if outcome.result is None:
         return messages
@@ -186,18 +191,40 @@ def annotated_image_msgs(outcome: QueryOutcome) -> list[Image]:
             continue
         source = outcome.frames[image.source_index - 1]
         height, width = image.pixels.shape[:2]
-        messages.append(
-            Image(
-                header=Header(stamp=ns_to_stamp(source.stamp_ns), frame_id=source.frame_id),
-                height=height,
-                width=width,
-                encoding="rgb8",
-                is_bigendian=0,
-                step=width * 3,
-                data=array.array("B", image.pixels.tobytes()),  # ~10x faster for rclpy than bytes
-            )
+        header = Header(stamp=ns_to_stamp(source.stamp_ns), frame_id=source.frame_id)
+        picture = Image(
+            header=header,
+            height=height,
+            width=width,
+            encoding="rgb8",
+            is_bigendian=0,
+            step=width * 3,
+            data=array.array("B", image.pixels.tobytes()),  # ~10x faster for rclpy than bytes
         )
+        messages.append((picture, scaled_camera_info(source.intrinsics, image.mapping, header)))
     return messages
+
+
+def scaled_camera_info(intrinsics: CameraIntrinsics | None, mapping: ResizeMapping, header: Header) -> CameraInfo:
+    """The CameraInfo of an image resized by ``mapping`` from one calibrated by ``intrinsics``.
+
+    The resize is a pure scale (``ResizeMapping.to_source``: ``x_source = x * source_width / width``),
+    so K's first row is multiplied by ``width / source_width`` and its second by ``height / source_height``;
+    P is ``[K' | 0]`` (a monocular camera, rectification identity), D and the distortion model are
+    unchanged (distortion is a function of normalised coordinates, which a scale leaves alone).
+    Without a calibration K, R and P stay zero: "uncalibrated" by the CameraInfo convention.
+    """
+    info = CameraInfo(header=header, width=mapping.width, height=mapping.height)
+    if intrinsics is None:
+        return info
+    scale = np.diag([mapping.width / mapping.source_width, mapping.height / mapping.source_height, 1.0])
+    k = scale @ np.asarray(intrinsics.k, dtype=np.float64)
+    info.distortion_model = intrinsics.distortion_model
+    info.d = [float(value) for value in intrinsics.distortion]
+    info.k = [float(value) for value in k.ravel()]
+    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    info.p = [float(value) for value in np.hstack([k, np.zeros((3, 1))]).ravel()]
+    return info
 
 
 _PALETTE = [(1.0, 0.0, 0.0), (0.0, 0.5, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 0.0), (1.0, 0.65, 0.0), (1.0, 0.75, 0.8)]

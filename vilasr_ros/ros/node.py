@@ -39,8 +39,8 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import QoSProfile, QoSReliabilityPolicy
-from sensor_msgs.msg import Image
+from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
 from vilasr_ros.action import SpatialQuery as SpatialQueryAction
@@ -79,6 +79,11 @@ EXECUTOR_SPARE_THREADS = 4  # pose subscription, timers, lifecycle / parameter s
 RESULT_GRACE_S = 5.0  # waited beyond a query's timeout for the worker to hand back its outcome
 SHUTDOWN_GRACE_S = 1.0  # a caller waits this long for a cancelled query's outcome when the node shuts down
 RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
+# The latest estimates and markers stay with the publisher: a subscriber that starts after a query (a planner,
+# RViz) receives them at once, if it subscribes transient local too (a volatile subscriber gets only new ones).
+LATCHED = QoSProfile(
+    depth=1, reliability=QoSReliabilityPolicy.RELIABLE, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL
+)
 # Requests DDS keeps until the executor takes them: a burst of this many gets as many answers (the ones
 # the worker has no room for: "busy" at once). Clients sending bursts need as deep a response queue.
 SERVICE_QUEUE_DEPTH = 1000
@@ -130,8 +135,9 @@ class VilasrNode(LifecycleNode):
             cancel_service_qos_profile=SERVICE_QOS,
         )
         self._image_pub = self.create_lifecycle_publisher(Image, "~/annotated_image", RELIABLE)
-        self._estimates_pub = self.create_lifecycle_publisher(SpatialEstimateArray, "~/estimates", RELIABLE)
-        self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", RELIABLE)
+        self._image_info_pub = self.create_lifecycle_publisher(CameraInfo, "~/annotated_image/camera_info", RELIABLE)
+        self._estimates_pub = self.create_lifecycle_publisher(SpatialEstimateArray, "~/estimates", LATCHED)
+        self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", LATCHED)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
         if self._settings.node.autostart:
@@ -416,8 +422,9 @@ class VilasrNode(LifecycleNode):
     def _publish(self, outcome: QueryOutcome) -> None:
         if outcome.result is None:
             return
-        for image in annotated_image_msgs(outcome):
+        for image, info in annotated_image_msgs(outcome):
             self._image_pub.publish(image)
+            self._image_info_pub.publish(info)
         if outcome.estimates is not None:
             target = self._settings.node.frames.target_frame
             stamp = self.get_clock().now().to_msg()
