@@ -7,6 +7,7 @@ import json
 import math
 import os
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 from builtin_interfaces.msg import Duration, Time
@@ -277,16 +278,61 @@ def markers_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> Marker
     return MarkerArray(markers=markers)
 
 
+@dataclass(frozen=True)
+class BackendReport:
+    """What the diagnostics say about the model: its kind, whether it is loaded, the node's state, the
+    queries running or waiting, the last query's latency and the backend's own ``status()`` (device,
+    GPU memory, server)."""
+
+    kind: str
+    loaded: bool
+    state: str
+    queue_length: int = 0
+    last_latency_s: float | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def backend_status(node_name: str, report: BackendReport) -> DiagnosticStatus:
+    """The backend's diagnostic status: OK while loaded, ERROR when not."""
+    values = {
+        "backend": report.kind,
+        "model loaded": report.loaded,
+        "state": report.state,
+        "queries running or waiting": report.queue_length,
+        "last query latency s": "none yet" if report.last_latency_s is None else f"{report.last_latency_s:.2f}",
+        **report.details,
+    }
+    loaded = "loaded" if report.loaded else "not loaded"
+    return DiagnosticStatus(
+        level=DiagnosticStatus.OK if report.loaded else DiagnosticStatus.ERROR,
+        name=f"{node_name}: backend",
+        hardware_id=report.details.get("device", ""),
+        message=f"{report.kind} backend {loaded}, {report.queue_length} queries running or waiting",
+        values=[KeyValue(key=key, value=str(value)) for key, value in values.items()],
+    )
+
+
 def diagnostics_msg(
-    node_name: str, stats: StoreStats, cameras, stamp: Time, poses=None, rss_bytes: int | None = None
+    node_name: str,
+    stats: StoreStats,
+    cameras,
+    stamp: Time,
+    poses=None,
+    rss_bytes: int | None = None,
+    backend: BackendReport | None = None,
+    frame_rates: dict[str, float | None] | None = None,
 ) -> DiagnosticArray:
-    """The inputs' state as diagnostics: one status per camera (WARN when no frame arrives or messages are
-    dropped), the keyframe buffer (its bytes: what the keyframes keep alive) and the pose source's counters.
+    """The node's state as diagnostics: one status per camera (WARN when no frame arrives or messages are
+    dropped; with its frame rate), the keyframe buffer (its bytes: what the keyframes keep alive), the
+    pose source's counters and the backend (:func:`backend_status`).
 
     ``cameras`` are :class:`~vilasr_ros.ros.camera_input.CameraInput`; ``poses`` a pose source with
-    ``diagnostics()``; ``rss_bytes`` the process's resident memory, reported next to the buffer's.
+    ``diagnostics()``; ``rss_bytes`` the process's resident memory, reported next to the buffer's;
+    ``frame_rates`` the frames received per second over the last seconds, per camera name (None: not
+    measured yet).
     """
     statuses = []
+    frame_rates = frame_rates or {}
     inputs = {camera.config.name: camera for camera in cameras}
     for name, camera_stats in stats.cameras.items():
         camera = inputs.get(name)
@@ -301,6 +347,7 @@ def diagnostics_msg(
             message += f"; {sum(dropped.values())} messages dropped"
         values = {
             "frames received": camera.frames_received if camera is not None else 0,
+            "frame rate Hz": "unknown" if frame_rates.get(name) is None else f"{frame_rates[name]:.1f}",
             "frames without depth": camera.frames_without_depth if camera is not None else 0,
             "frames offered": camera_stats.offered,
             "keyframes": camera_stats.keyframes,
@@ -349,6 +396,8 @@ def diagnostics_msg(
                 values=[KeyValue(key=key, value=str(value)) for key, value in counters.items()],
             )
         )
+    if backend is not None:
+        statuses.append(backend_status(node_name, backend))
     return DiagnosticArray(header=Header(stamp=stamp), status=statuses)
 
 

@@ -57,6 +57,7 @@ from vilasr_ros.reasoning.engine import ReasoningEngine, TurnRecord
 from vilasr_ros.reasoning.factory import create_backend
 from vilasr_ros.ros.camera_input import CameraInput
 from vilasr_ros.ros.conversions import (
+    BackendReport,
     annotated_image_msgs,
     diagnostics_msg,
     estimates_msg,
@@ -70,6 +71,7 @@ from vilasr_ros.ros.conversions import (
 )
 from vilasr_ros.ros.parameters import Settings, declare_node_parameters, read_settings, validate_parameter_change
 from vilasr_ros.ros.pose_source import PoseSource, create_pose_source, estimate_problems
+from vilasr_ros.ros.rates import RateWindow
 from vilasr_ros.ros.transport import use_shipped_transport
 from vilasr_ros.srv import SpatialQuery
 
@@ -114,6 +116,8 @@ class VilasrNode(LifecycleNode):
         self._poses: PoseSource | None = None
         self._cameras: list[CameraInput] = []
         self._diagnostics_timer = None
+        self._frame_rates: dict[str, RateWindow] = {}  # per camera name, sampled by the diagnostics timer
+        self._last_latency: float | None = None  # seconds, of the last query that ran
         self._closing = threading.Event()
         self._reservations: dict[int, tuple[object, Reservation]] = {}  # id(goal) -> (goal, its place)
         self._reservations_lock = threading.Lock()
@@ -200,6 +204,7 @@ class VilasrNode(LifecycleNode):
             )
             for camera in self._settings.cameras
         ]
+        self._frame_rates = {camera.config.name: RateWindow() for camera in self._cameras}
         self._diagnostics_timer = self.create_timer(
             DIAGNOSTICS_PERIOD_S, self._publish_diagnostics, callback_group=MutuallyExclusiveCallbackGroup()
         )
@@ -339,6 +344,7 @@ class VilasrNode(LifecycleNode):
             outcome.error = f"cancelled: {ticket.cancel_reason}"
         with self._state_lock:
             active = self._active
+        self._last_latency = time.monotonic() - started
         if active:  # a query cancelled by deactivate publishes nothing (the publishers are inactive)
             self._publish(outcome)
         fill_result(result, outcome, self._settings.node.frames.target_frame, self.get_clock().now().to_msg())
@@ -432,13 +438,28 @@ class VilasrNode(LifecycleNode):
             self._markers_pub.publish(markers_msg(outcome, target, stamp))
 
     def _publish_diagnostics(self) -> None:
-        store = self._store
+        store, backend, worker = self._store, self._backend, self._worker
         if store is None:
             return
+        now = time.monotonic()
+        cameras = list(self._cameras)
+        rates = {
+            camera.config.name: self._frame_rates[camera.config.name].update(camera.frames_received, now)
+            for camera in cameras
+            if camera.config.name in self._frame_rates
+        }
+        report = BackendReport(
+            kind=self._settings.node.backend.kind,
+            loaded=backend is not None,
+            state=self._status,
+            queue_length=worker.pending if worker is not None else 0,
+            last_latency_s=self._last_latency,
+            details=backend.status() if backend is not None else {},
+        )
         self._diagnostics_pub.publish(
             diagnostics_msg(
-                self.get_fully_qualified_name(), store.stats(), self._cameras, self.get_clock().now().to_msg(),
-                self._poses, process_rss_bytes(),
+                self.get_fully_qualified_name(), store.stats(), cameras, self.get_clock().now().to_msg(),
+                self._poses, process_rss_bytes(), report, rates,
             )
         )
 
