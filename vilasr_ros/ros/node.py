@@ -35,10 +35,12 @@ import time
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
@@ -69,7 +71,7 @@ from vilasr_ros.ros.conversions import (
     seconds_to_duration,
     turn_msg,
 )
-from vilasr_ros.ros.parameters import Settings, declare_node_parameters, read_settings, validate_parameter_change
+from vilasr_ros.ros.parameters import Settings, declare_node_parameters, read_settings, review_parameter_change
 from vilasr_ros.ros.pose_source import PoseSource, create_pose_source, estimate_problems
 from vilasr_ros.ros.rates import RateWindow
 from vilasr_ros.ros.transport import use_shipped_transport
@@ -105,7 +107,8 @@ class VilasrNode(LifecycleNode):
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
         self._settings: Settings = declare_node_parameters(self)
-        self.add_on_set_parameters_callback(lambda changes: validate_parameter_change(self, changes))
+        self._queue_limit = self._settings.node.query.queue_size  # the executor's threads are sized for it
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self._state_lock = threading.Lock()
         self._active = False
         self._status = "unconfigured"
@@ -277,6 +280,28 @@ class VilasrNode(LifecycleNode):
             self._backend = None
         self._engine = None
         self._store = None
+
+    def _on_set_parameters(self, changes: list[Parameter]) -> SetParametersResult:
+        """Refuse an invalid change, or one that cannot apply while configured (with the reason); apply the
+        rest: new keyframe thresholds and caps to the store (its keyframes stay), query and geometry
+        settings to the next query, the queue size to the worker."""
+        with self._state_lock:
+            configured = self._store is not None
+            result, settings = review_parameter_change(
+                self, changes, self._settings if configured else None, self._queue_limit
+            )
+            if settings is None:
+                return result
+            if settings.node.keyframes != self._settings.node.keyframes:
+                evicted = self._store.reconfigure(settings.node.keyframes)
+                if evicted:
+                    self.get_logger().info(f"keyframes: {evicted} evicted over the new caps")
+            if self._worker is not None:
+                self._worker.set_queue_size(settings.node.query.queue_size)
+            self._settings = settings
+        names = ", ".join(change.name for change in changes)
+        self.get_logger().info(f"applied {names}")
+        return result
 
     def _base_pose(self) -> Pose | None:
         poses = self._poses
