@@ -78,5 +78,6 @@ def test_runtime_changes_are_applied_where_safe_and_refused_with_a_reason_elsewh
     # Unconfigured: every valid change is accepted (configure reads them), nothing to apply now.
     result, settings = review(Parameter("engine.temperature", value=0.1), configured=False)
     assert result.successful and settings is None
+    assert not review(Parameter("query.queue_size", value=9), configured=False)[0].successful
     # Not ours (rclpy's own): passed through.
     assert review(Parameter("use_sim_time", value=True))[0].successful

@@ -12,7 +12,8 @@ Runtime changes (``ros2 param set``) are validated as a whole and then, while th
 applied when ``RUNTIME_PREFIXES`` covers them (``keyframes.*``: the store judges frames by the new
 thresholds and keeps its keyframes; ``query.*`` and ``geometry.*``: used by the next query;
 ``query.queue_size`` up to its value at start, which sized the executor), refused with the reason
-otherwise. While unconfigured every valid change is accepted: ``configure`` reads them all.
+otherwise. While unconfigured every valid change (the queue size within that limit) is accepted:
+``configure`` reads them all.
 """
 
 from __future__ import annotations
@@ -98,14 +99,21 @@ def review_parameter_change(
     node: Node, changes: list[Parameter], current: Settings | None, queue_limit: int
 ) -> tuple[SetParametersResult, Settings | None]:
     """Judge a runtime change (add_on_set_parameters_callback): refused with the reason when it makes the
-    configuration invalid or, while configured (``current`` given), when it touches a parameter outside
-    ``RUNTIME_PREFIXES`` or raises ``query.queue_size`` above ``queue_limit``. Returns the result and, when
+    configuration invalid, when it raises ``query.queue_size`` above ``queue_limit`` (the executor was sized
+    for it) or, while configured (``current`` given), when it touches a parameter outside
+    ``RUNTIME_PREFIXES``. Returns the result and, when
     accepted while configured, the new settings to apply."""
     values = {change.name: _plain(change.value) for change in changes}
     try:
         settings = read_settings(node, values)
     except ConfigError as error:
         return SetParametersResult(successful=False, reason=str(error)), None
+    if settings.node.query.queue_size > queue_limit:
+        return SetParametersResult(
+            successful=False,
+            reason=f"query.queue_size can be at most {queue_limit} at runtime (the executor's threads were sized "
+            "for it at start); restart the node with a larger value",
+        ), None
     if current is None:
         return SetParametersResult(successful=True), None
     known = set(parameter_defaults())
@@ -121,12 +129,6 @@ def review_parameter_change(
             successful=False,
             reason=f"{name} cannot change while the node is configured ({why}): set it in the parameter file, "
             "or cleanup, set it and configure again",
-        ), None
-    if settings.node.query.queue_size > queue_limit:
-        return SetParametersResult(
-            successful=False,
-            reason=f"query.queue_size can be at most {queue_limit} at runtime (the executor's threads were sized "
-            "for it at start); restart the node with a larger value",
         ), None
     return SetParametersResult(successful=True), settings
 
