@@ -70,7 +70,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # rosdep keys whose packages go into the venv instead: pip keys (rosdep would run
 # pip on the system Python, which PEP 668 refuses) and torch/torchvision (the
 # distro's are CPU-only and older than transformers needs).
-VENV_KEYS="python3-torch python3-torchvision python3-transformers-pip python3-openai-pip mcap-ros2-support python3-ruff-pip"
+VENV_KEYS="python3-torch python3-torchvision python3-transformers-pip python3-openai-pip mcap-ros2-support python3-rosbags-pip python3-ruff-pip"
 if [ -n "${ROS_DISTRO:-}" ]; then
   requirements=(requirements/ros-install.txt)
   pip_args=("--requirement=requirements/ros-install.txt" "--constraint=$constraints")

@@ -475,7 +475,7 @@ def bad_source(directory: Path, kind: str) -> Path:
         ("missing", r"missing.mcap does not exist"),
         ("corrupt", r"junk.mcap is not an MCAP file \(not a valid MCAP file, invalid magic"),
         ("empty", r"empty.mcap is not an MCAP file"),
-        ("other file", r"notes.txt is not an .mcap recording"),
+        ("other file", r"notes.txt is not a recording \(.mcap, .db3, .bag\)"),
         ("empty folder", r"nothing holds no recording \(.mcap, metadata.yaml\), no keyframes.json and no"),
         ("unreadable images", r"no frame could be read from .*frames \(cannot read image .*0001.png: skipped\)"),
     ],
@@ -492,7 +492,7 @@ def test_bad_sources_exit_2_with_one_line(tmp_path, capsys, kind, message):
 def test_bad_parameter_files_exit_2_with_the_config_error(recording, tmp_path, capsys):
     params = write_params(tmp_path / "params.yaml", min_novelty=2.0)
     assert run([str(recording), "--params-file", str(params), "--out", str(tmp_path / "out")]) == 2
-    assert capsys.readouterr().err == f"vilasr-ros ingest: invalid parameter in {params}: keyframes.min_novelty must be <= 1, got 2.0\n"
+    assert capsys.readouterr().err == f"vilasr-ros ingest: invalid parameter in {params}: keyframes.min_novelty must be in (0.0, 1.0], got 2.0\n"
 
     params.write_text("/**:\n  ros__parameters:\n    cameras:\n      names: [front]\n      front:\n        transport: h264\n")
     assert run([str(recording), "--params-file", str(params), "--out", str(tmp_path / "out")]) == 2

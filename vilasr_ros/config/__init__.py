@@ -7,6 +7,7 @@ the command line and the tests build and validate configuration through it.
 from vilasr_ros.config.schema import (
     BACKEND_KINDS,
     BackendConfig,
+    Bounds,
     CameraConfig,
     CamerasConfig,
     ConfigError,
@@ -17,8 +18,10 @@ from vilasr_ros.config.schema import (
     NodeConfig,
     PoseConfig,
     QueryConfig,
+    camera_parameter_bounds,
     camera_parameter_defaults,
     camera_parameter_descriptions,
+    parameter_bounds,
     parameter_defaults,
     parameter_descriptions,
 )
@@ -26,6 +29,7 @@ from vilasr_ros.config.schema import (
 __all__ = [
     "BACKEND_KINDS",
     "BackendConfig",
+    "Bounds",
     "CameraConfig",
     "CamerasConfig",
     "ConfigError",
@@ -36,8 +40,10 @@ __all__ = [
     "NodeConfig",
     "PoseConfig",
     "QueryConfig",
+    "camera_parameter_bounds",
     "camera_parameter_defaults",
     "camera_parameter_descriptions",
+    "parameter_bounds",
     "parameter_defaults",
     "parameter_descriptions",
 ]

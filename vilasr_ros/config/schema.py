@@ -23,8 +23,59 @@ class ConfigError(ValueError):
     """A parameter has an invalid value; the message names the parameter."""
 
 
-def _param(default: Any, doc: str) -> Any:
-    return field(default=default, metadata={"doc": doc})
+@dataclass(frozen=True)
+class Bounds:
+    """The numbers a parameter accepts: ``minimum`` (excluded when ``exclusive_minimum``) to ``maximum``,
+    both included when given; floats must be finite. The node's parameter descriptors carry them as
+    ranges (ROS ranges are inclusive: an excluded minimum is refused by validation, with the reason)."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+
+    def problem(self, name: str, value: float) -> str | None:
+        """Why ``value`` is out of bounds (a message naming ``name``), or None when it is within."""
+        below = self.minimum is not None and (
+            value < self.minimum or (self.exclusive_minimum and value == self.minimum)
+        )
+        above = self.maximum is not None and value > self.maximum
+        if not (below or above or (isinstance(value, float) and not math.isfinite(value))):
+            return None
+        return f"{name} must be {self.describe(isinstance(value, float))}, got {value}"
+
+    def describe(self, real: bool = True) -> str:
+        """The accepted values in words: ``in 1..100``, ``a finite number > 0.0``, ``in (0.0, 1.0]``."""
+        lower = "(" if self.exclusive_minimum else "["
+        if self.minimum is not None and self.maximum is not None:
+            return f"in {lower}{self.minimum}, {self.maximum}]" if real else f"in {self.minimum}..{self.maximum}"
+        if self.minimum is not None:
+            relation = ">" if self.exclusive_minimum else ">="
+            return f"a finite number {relation} {self.minimum}" if real else f"{relation} {self.minimum}"
+        return f"a finite number <= {self.maximum}" if real else f"<= {self.maximum}"
+
+
+def _param(
+    default: Any,
+    doc: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: bool = False,
+) -> Any:
+    """A parameter field: its default, its description and (for numbers) its :class:`Bounds`."""
+    metadata: dict[str, Any] = {"doc": doc}
+    if minimum is not None or maximum is not None:
+        metadata["bounds"] = Bounds(minimum, maximum, exclusive_minimum)
+    return field(default=default, metadata=metadata)
+
+
+def _check_bounds(prefix: str, config: Any) -> None:
+    """Raise ConfigError for the first field of ``config`` outside its :class:`Bounds`."""
+    for item in dataclasses.fields(config):
+        bounds = item.metadata.get("bounds")
+        problem = bounds.problem(f"{prefix}.{item.name}", getattr(config, item.name)) if bounds else None
+        if problem:
+            raise ConfigError(problem)
 
 
 BACKEND_KINDS = ("transformers", "openai", "replay")
@@ -78,25 +129,29 @@ class BackendConfig:
     request_timeout: float = _param(
         120.0,
         "Seconds to wait for the server's next chunk (the headers, then each streamed chunk; keep-alive "
-        "comments do not count) before the request fails (openai backend).",
+        "comments do not count) before the request fails (openai backend).", minimum=0.0, exclusive_minimum=True,
     )
     max_retries: int = _param(
-        2, "Retries of a failed server request, never past the query's deadline (openai backend)."
+        2, "Retries of a failed server request, never past the query's deadline (openai backend).", minimum=0,
     )
     image_format: str = _param(
         "png", "How images travel to the server (openai backend): png (lossless) or jpeg (a fraction of the bytes)."
     )
-    jpeg_quality: int = _param(90, "JPEG quality 1-100 when backend.image_format is jpeg (openai backend).")
+    jpeg_quality: int = _param(
+        90, "JPEG quality 1-100 when backend.image_format is jpeg (openai backend).",
+        minimum=1, maximum=100,
+    )
     transcript: str = _param(
         "", "JSON file with the assistant turns to replay, one list or one per question (replay backend)."
     )
     replay_turn_seconds: float = _param(
         0.0,
         "Seconds each replayed turn takes, streamed in pieces (replay backend): rehearses cancel, timeouts "
-        "and concurrent clients without a model.",
+        "and concurrent clients without a model.", minimum=0.0,
     )
 
     def __post_init__(self) -> None:
+        _check_bounds("backend", self)
         _check_choice("backend.kind", self.kind, BACKEND_KINDS)
         _check_choice("backend.dtype", self.dtype, DTYPES)
         _check_choice("backend.attn_implementation", self.attn_implementation, ATTN_IMPLEMENTATIONS)
@@ -110,25 +165,29 @@ class BackendConfig:
             raise ConfigError(f"backend.url must start with http:// or https://, got {self.url!r}")
         if self.kind == "replay" and not self.transcript.strip():
             raise ConfigError("backend.transcript must name a JSON transcript file when backend.kind is replay")
-        _check_positive("backend.request_timeout", self.request_timeout)
-        _check_at_least("backend.max_retries", self.max_retries, 0)
         _check_choice("backend.image_format", self.image_format, IMAGE_FORMATS)
-        if not 1 <= self.jpeg_quality <= 100:
-            raise ConfigError(f"backend.jpeg_quality must be in 1..100, got {self.jpeg_quality}")
-        _check_number("backend.replay_turn_seconds", self.replay_turn_seconds, minimum=0.0)
 
 
 @dataclass(frozen=True)
 class EngineConfig:
     """The drawing-reasoning loop and sampling."""
 
-    max_turns: int = _param(10, "Model calls per query before it must answer (the reference uses 10).")
-    max_images: int = _param(45, "Images in one conversation, keyframes and drawings together (reference: 45).")
-    max_pixels: int = _param(351232, "Pixel budget per image after Qwen2.5-VL smart_resize (reference: 351232).")
-    temperature: float = _param(0.75, "Sampling temperature; 0 decodes greedily (reference: 0.75).")
-    top_p: float = _param(0.9, "Nucleus sampling threshold (reference: 0.9).")
-    max_new_tokens: int = _param(2048, "Tokens the model may generate in one turn.")
-    seed: int = _param(-1, "Sampling seed; -1 draws a fresh seed per query.")
+    max_turns: int = _param(10, "Model calls per query before it must answer (the reference uses 10).", minimum=1)
+    max_images: int = _param(
+        45, "Images in one conversation, keyframes and drawings together (reference: 45).",
+        minimum=1,
+    )
+    max_pixels: int = _param(
+        351232, "Pixel budget per image after Qwen2.5-VL smart_resize (reference: 351232).",
+        minimum=28 * 28 * 4,
+    )
+    temperature: float = _param(0.75, "Sampling temperature; 0 decodes greedily (reference: 0.75).", minimum=0.0)
+    top_p: float = _param(
+        0.9, "Nucleus sampling threshold (reference: 0.9).",
+        minimum=0.0, maximum=1.0, exclusive_minimum=True,
+    )
+    max_new_tokens: int = _param(2048, "Tokens the model may generate in one turn.", minimum=1)
+    seed: int = _param(-1, "Sampling seed; -1 draws a fresh seed per query.", minimum=-1)
     prompt_style: str = _param(
         "images",
         "How keyframes are announced: images (indexed images, as in the reference's multi-image evaluation) or "
@@ -136,15 +195,7 @@ class EngineConfig:
     )
 
     def __post_init__(self) -> None:
-        _check_at_least("engine.max_turns", self.max_turns, 1)
-        _check_at_least("engine.max_images", self.max_images, 1)
-        _check_at_least("engine.max_pixels", self.max_pixels, 28 * 28 * 4)
-        _check_at_least("engine.max_new_tokens", self.max_new_tokens, 1)
-        _check_at_least("engine.seed", self.seed, -1)
-        if not (math.isfinite(self.temperature) and self.temperature >= 0.0):
-            raise ConfigError(f"engine.temperature must be >= 0, got {self.temperature}")
-        if not (0.0 < self.top_p <= 1.0):
-            raise ConfigError(f"engine.top_p must be in (0, 1], got {self.top_p}")
+        _check_bounds("engine", self)
         _check_choice("engine.prompt_style", self.prompt_style, PROMPT_STYLES)
 
 
@@ -152,17 +203,22 @@ class EngineConfig:
 class QueryConfig:
     """Defaults and limits for incoming queries."""
 
-    max_keyframes: int = _param(16, "Keyframes shown to the model when a request asks for 0 (reference: 16 frames).")
-    lookback: float = _param(120.0, "Seconds of history a query may use when a request gives 0; 0 means all.")
-    timeout: float = _param(120.0, "Seconds a query may take when a request gives 0.")
-    queue_size: int = _param(4, "Queries waiting behind the running one; more are refused as busy.")
+    max_keyframes: int = _param(
+        16, "Keyframes shown to the model when a request asks for 0 (reference: 16 frames).",
+        minimum=1,
+    )
+    lookback: float = _param(
+        120.0, "Seconds of history a query may use when a request gives 0; 0 means all.",
+        minimum=0.0,
+    )
+    timeout: float = _param(
+        120.0, "Seconds a query may take when a request gives 0.",
+        minimum=0.0, exclusive_minimum=True,
+    )
+    queue_size: int = _param(4, "Queries waiting behind the running one; more are refused as busy.", minimum=0)
 
     def __post_init__(self) -> None:
-        _check_at_least("query.max_keyframes", self.max_keyframes, 1)
-        _check_at_least("query.queue_size", self.queue_size, 0)
-        if not (math.isfinite(self.lookback) and self.lookback >= 0.0):
-            raise ConfigError(f"query.lookback must be >= 0 seconds, got {self.lookback}")
-        _check_positive("query.timeout", self.timeout)
+        _check_bounds("query", self)
 
 
 @dataclass(frozen=True)
@@ -185,96 +241,86 @@ class KeyframeConfig:
     min_sharpness: float = _param(
         30.0,
         "Frames less sharp than this are rejected as blurred: variance of the Laplacian of the "
-        "grayscale image downscaled to at most 320 px wide (grey levels squared).",
+        "grayscale image downscaled to at most 320 px wide (grey levels squared).", minimum=0.0,
     )
     min_translation: float = _param(
-        0.5, "Metres the camera must move since its last keyframe to admit a frame (needs a pose)."
+        0.5, "Metres the camera must move since its last keyframe to admit a frame (needs a pose).",
+        minimum=0.0, exclusive_minimum=True,
     )
     min_rotation: float = _param(
-        20.0, "Degrees the camera must turn since its last keyframe to admit a frame (needs a pose)."
+        20.0, "Degrees the camera must turn since its last keyframe to admit a frame (needs a pose).",
+        minimum=0.0, exclusive_minimum=True,
     )
     min_novelty: float = _param(
         0.35,
         "View change that admits a frame, in (0, 1]: 1 - normalised correlation of smoothed 64x48 "
         "grayscale thumbnails with the camera's last keyframe (a 10 % shift of the view gives about 0.25).",
+        minimum=0.0, maximum=1.0, exclusive_minimum=True,
     )
-    min_interval: float = _param(0.5, "Minimum seconds between two keyframes of one camera.")
+    min_interval: float = _param(0.5, "Minimum seconds between two keyframes of one camera.", minimum=0.0)
     max_interval: float = _param(
-        5.0, "Seconds after which a sharp frame is admitted even if nothing moved or changed."
+        5.0, "Seconds after which a sharp frame is admitted even if nothing moved or changed.",
+        minimum=0.0, exclusive_minimum=True,
     )
     stamp_tolerance: float = _param(
-        1.0, "Seconds a frame's stamp may lie before its camera's last keyframe; older is rejected as out of order."
+        1.0, "Seconds a frame's stamp may lie before its camera's last keyframe; older is rejected as out of order.",
+        minimum=0.0,
     )
     max_per_camera: int = _param(
-        100, "Keyframes kept per camera; one 1280x720 RGB-D keyframe (16UC1 depth) holds about 4.6 MB."
+        100, "Keyframes kept per camera; one 1280x720 RGB-D keyframe (16UC1 depth) holds about 4.6 MB.", minimum=1,
     )
-    max_total: int = _param(300, "Keyframes kept over all cameras.")
+    max_total: int = _param(300, "Keyframes kept over all cameras.", minimum=1)
     max_bytes: int = _param(
         2_000_000_000,
         "Bytes of image data the keyframes may hold over all cameras (colour plus depth, as held in memory); "
         "beyond it the least informative keyframes are evicted. 2 GB leaves room for a 7B model on a 16 GB robot "
-        "computer; a 4K RGB-D keyframe holds about 60 MB.",
+        "computer; a 4K RGB-D keyframe holds about 60 MB.", minimum=1_000_000,
     )
 
     def __post_init__(self) -> None:
-        _check_number("keyframes.min_sharpness", self.min_sharpness, minimum=0.0)
-        _check_number("keyframes.min_translation", self.min_translation, minimum=0.0, exclusive=True)
-        _check_number("keyframes.min_rotation", self.min_rotation, minimum=0.0, exclusive=True)
-        _check_number("keyframes.min_novelty", self.min_novelty, minimum=0.0, exclusive=True)
-        if self.min_novelty > 1.0:
-            raise ConfigError(f"keyframes.min_novelty must be <= 1, got {self.min_novelty}")
-        _check_number("keyframes.min_interval", self.min_interval, minimum=0.0)
+        _check_bounds("keyframes", self)
         _check_number("keyframes.max_interval", self.max_interval, minimum=self.min_interval, exclusive=True)
-        _check_number("keyframes.stamp_tolerance", self.stamp_tolerance, minimum=0.0)
-        _check_at_least("keyframes.max_per_camera", self.max_per_camera, 1)
-        _check_at_least("keyframes.max_total", self.max_total, 1)
-        _check_at_least("keyframes.max_bytes", self.max_bytes, 1_000_000)
 
 
 @dataclass(frozen=True)
 class GeometryConfig:
     """How boxes and lines the model drew become metric 3D estimates."""
 
-    min_depth: float = _param(0.1, "Depth readings nearer than this (metres) are ignored as invalid.")
-    max_depth: float = _param(20.0, "Depth readings farther than this (metres) are ignored as invalid.")
+    min_depth: float = _param(0.1, "Depth readings nearer than this (metres) are ignored as invalid.", minimum=0.0)
+    max_depth: float = _param(
+        20.0, "Depth readings farther than this (metres) are ignored as invalid.",
+        minimum=0.0, exclusive_minimum=True,
+    )
     inner_box_fraction: float = _param(
         0.5,
         "Central fraction of a box's width and height whose depth pixels give the object's depth "
         "(0.5: the middle quarter of its area, away from the background at its edges).",
+        minimum=0.0, maximum=1.0, exclusive_minimum=True,
     )
     min_valid_fraction: float = _param(
-        0.1, "Fraction of the depth pixels in a box's inner region that must be valid for a 3D estimate."
+        0.1, "Fraction of the depth pixels in a box's inner region that must be valid for a 3D estimate.",
+        minimum=0.0, maximum=1.0, exclusive_minimum=True,
     )
     endpoint_radius: float = _param(
         0.01,
         "Radius of the depth window around a path endpoint, as a fraction of the image width "
-        "(0.01: 3 px of a 320 px depth image, at least 1 px).",
+        "(0.01: 3 px of a 320 px depth image, at least 1 px).", minimum=0.0, maximum=0.5, exclusive_minimum=True,
     )
     fusion_radius: float = _param(
         1.0,
         "Metres within which views of the same label from different keyframes are fused into one "
-        "estimate; farther views stay separate estimates with that label.",
+        "estimate; farther views stay separate estimates with that label.", minimum=0.0, exclusive_minimum=True,
     )
 
     approach_standoff: float = _param(
         0.6,
         "Metres between an object's box and the approach pose published for it (where a robot stops in "
-        "front of the object, facing it, on the side the cameras saw).",
+        "front of the object, facing it, on the side the cameras saw).", minimum=0.0,
     )
 
     def __post_init__(self) -> None:
-        _check_number("geometry.min_depth", self.min_depth, minimum=0.0)
+        _check_bounds("geometry", self)
         _check_number("geometry.max_depth", self.max_depth, minimum=self.min_depth, exclusive=True)
-        for name, value in (
-            ("geometry.inner_box_fraction", self.inner_box_fraction),
-            ("geometry.min_valid_fraction", self.min_valid_fraction),
-        ):
-            if not (math.isfinite(value) and 0.0 < value <= 1.0):
-                raise ConfigError(f"{name} must be in (0, 1], got {value}")
-        if not (math.isfinite(self.endpoint_radius) and 0.0 < self.endpoint_radius <= 0.5):
-            raise ConfigError(f"geometry.endpoint_radius must be in (0, 0.5], got {self.endpoint_radius}")
-        _check_number("geometry.fusion_radius", self.fusion_radius, minimum=0.0, exclusive=True)
-        _check_number("geometry.approach_standoff", self.approach_standoff, minimum=0.0)
 
 
 POSE_SOURCES = ("auto", "tf", "odometry", "pose", "none")
@@ -294,19 +340,21 @@ class PoseConfig:
         "tf2_ros is importable, else odometry).",
     )
     topic: str = _param("/odom", "Topic of the robot base pose for pose.source odometry or pose.")
-    max_gap: float = _param(0.5, "Seconds between two base poses beyond which a frame's pose is not interpolated.")
+    max_gap: float = _param(
+        0.5, "Seconds between two base poses beyond which a frame's pose is not interpolated.",
+        minimum=0.0, exclusive_minimum=True,
+    )
     tf_timeout: float = _param(
         0.05,
         "Seconds a tf lookup may wait for a transform at a frame's stamp (pose.source tf); after it the frame "
-        "stays without pose and the failure is counted in diagnostics.",
+        "stays without pose and the failure is counted in diagnostics.", minimum=0.0,
     )
 
     def __post_init__(self) -> None:
+        _check_bounds("pose", self)
         _check_choice("pose.source", self.source, POSE_SOURCES)
         if self.source in ("odometry", "pose", "auto") and not self.topic.strip():
             raise ConfigError(f"pose.topic must name a topic when pose.source is {self.source}")
-        _check_positive("pose.max_gap", self.max_gap)
-        _check_number("pose.tf_timeout", self.tf_timeout, minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -316,22 +364,28 @@ class CamerasConfig:
     names: tuple[str, ...] = _param(
         ("camera",), "Camera names; each has the cameras.<name>.* parameters (image_topic, ...)."
     )
-    depth_tolerance: float = _param(0.05, "Seconds between a colour frame and the depth image paired with it.")
+    depth_tolerance: float = _param(
+        0.05, "Seconds between a colour frame and the depth image paired with it.",
+        minimum=0.0, exclusive_minimum=True,
+    )
     max_image_pixels: int = _param(
         4096 * 2160,
         "Largest image accepted (width x height, colour or depth), checked before decoding (for compressed "
         "images from the PNG/JPEG header): larger messages are dropped. The default admits 4K (DCI and UHD).",
+        minimum=1,
     )
     stamp_jump_back: float = _param(
         1.0,
         "Seconds a camera's stamps may go back before it counts as a time jump (a bag replayed in a loop, a "
         "simulator reset): a late frame is dropped; when 3 frames in a row agree on the jump, that camera's "
         "keyframes, its depth buffer and the pose history are cleared and the new time is followed.",
+        minimum=0.0, exclusive_minimum=True,
     )
     stamp_jump_forward: float = _param(
         30.0,
         "Seconds a camera's stamps may leap ahead of its latest stamp: a single frame farther ahead is dropped "
         "(one bad stamp does not poison the stream); 3 frames in a row that agree are followed.",
+        minimum=0.0, exclusive_minimum=True,
     )
 
     def __post_init__(self) -> None:
@@ -342,10 +396,7 @@ class CamerasConfig:
                 raise ConfigError(f"cameras.names entries must be letters, digits and '_', got {name!r}")
         if len(set(self.names)) != len(self.names):
             raise ConfigError(f"cameras.names has duplicates: {list(self.names)}")
-        _check_positive("cameras.depth_tolerance", self.depth_tolerance)
-        _check_at_least("cameras.max_image_pixels", self.max_image_pixels, 1)
-        _check_positive("cameras.stamp_jump_back", self.stamp_jump_back)
-        _check_positive("cameras.stamp_jump_forward", self.stamp_jump_forward)
+        _check_bounds("cameras", self)
 
 
 @dataclass(frozen=True)
@@ -377,7 +428,10 @@ class CameraConfig:
     depth_transport: str = _param(
         "raw", "raw (sensor_msgs/Image) or compressedDepth (compressed_depth_image_transport)."
     )
-    depth_scale: float = _param(0.001, "Metres per unit of 16UC1 depth (0.001: millimetres).")
+    depth_scale: float = _param(
+        0.001, "Metres per unit of 16UC1 depth (0.001: millimetres).",
+        minimum=0.0, exclusive_minimum=True,
+    )
     frame_id: str = _param("", "The camera's optical frame; '' takes the image header's frame_id.")
     extrinsic: str = _param(
         "",
@@ -391,7 +445,7 @@ class CameraConfig:
             raise ConfigError(f"{prefix}.image_topic must name a topic")
         _check_choice(f"{prefix}.transport", self.transport, IMAGE_TRANSPORTS)
         _check_choice(f"{prefix}.depth_transport", self.depth_transport, DEPTH_TRANSPORTS)
-        _check_number(f"{prefix}.depth_scale", self.depth_scale, minimum=0.0, exclusive=True)
+        _check_bounds(prefix, self)
         _check_choice(f"{prefix}.rectified", self.rectified, RECTIFIED_CHOICES)
         self.extrinsic_values()
 
@@ -509,6 +563,23 @@ def parameter_descriptions() -> dict[str, str]:
     return docs
 
 
+def parameter_bounds() -> dict[str, Bounds]:
+    """The :class:`Bounds` of every static parameter that has them, by ROS name."""
+    bounds: dict[str, Bounds] = {}
+    for item in dataclasses.fields(NodeConfig):
+        entries = dataclasses.fields(item.default_factory) if _is_group(item) else ()  # type: ignore[arg-type]
+        for entry in entries:
+            if "bounds" in entry.metadata:
+                bounds[f"{item.name}.{entry.name}"] = entry.metadata["bounds"]
+    return bounds
+
+
+def camera_parameter_bounds(name: str) -> dict[str, Bounds]:
+    """The :class:`Bounds` of camera ``name``'s parameters that have them."""
+    fields = [item for item in _camera_fields() if "bounds" in item.metadata]
+    return {f"cameras.{name}.{item.name}": item.metadata["bounds"] for item in fields}
+
+
 def _coerce(name: str, value: Any, expected: type) -> Any:
     if expected is tuple:  # string arrays (ROS returns lists)
         if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
@@ -524,16 +595,6 @@ def _coerce(name: str, value: Any, expected: type) -> Any:
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-
-
-def _check_at_least(name: str, value: int, minimum: int) -> None:
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-
-
-def _check_positive(name: str, value: float) -> None:
-    if not (math.isfinite(value) and value > 0.0):
-        raise ConfigError(f"{name} must be a positive number of seconds, got {value}")
 
 
 def _check_number(name: str, value: float, minimum: float, exclusive: bool = False) -> None:

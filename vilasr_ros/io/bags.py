@@ -41,10 +41,30 @@ class BagMessage:
     msg: Any
 
 
+RECORDING_SUFFIXES = (".mcap", ".db3", ".bag")
+
+
 def is_bag(path: str | Path) -> bool:
-    """True for an .mcap file, or a directory holding a rosbag2 metadata.yaml."""
+    """True for an .mcap, .db3 (rosbag2 sqlite3) or .bag (ROS 1) file, or a directory holding a rosbag2
+    metadata.yaml."""
     path = Path(path)
-    return (path.is_file() and path.suffix == ".mcap") or (path / "metadata.yaml").is_file()
+    return (path.is_file() and path.suffix in RECORDING_SUFFIXES) or (path / "metadata.yaml").is_file()
+
+
+def bag_storage(path: str | Path) -> str:
+    """How a recording is stored: ``mcap``, ``sqlite3`` (rosbag2 .db3) or ``rosbag1`` (a ROS 1 .bag);
+    a rosbag2 directory says so in its metadata.yaml (without one: MCAP files)."""
+    path = Path(path)
+    if path.is_file():
+        return {".db3": "sqlite3", ".bag": "rosbag1"}.get(path.suffix, "mcap")
+    metadata = path / "metadata.yaml"
+    if not metadata.is_file():
+        return "mcap"
+    try:
+        info = yaml.safe_load(metadata.read_text())["rosbag2_bagfile_information"]
+        return str(info.get("storage_identifier", "mcap"))
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
+        raise BagError(f"cannot read {metadata}: {error!r}") from error
 
 
 def bag_files(path: str | Path) -> list[Path]:
@@ -65,7 +85,7 @@ def bag_files(path: str | Path) -> list[Path]:
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
         raise BagError(f"cannot read {metadata}: {error!r}") from error
     if storage != "mcap":
-        raise BagError(f"{path} is a {storage} bag; only MCAP is read (convert it: ros2 bag convert)")
+        raise BagError(f"{path} is a {storage} bag, not MCAP (read it with vilasr_ros.io.rosbags_reader)")
     files = [path / name for name in names] if names else sorted(path.glob("*.mcap"))
     missing = [str(file) for file in files if not file.is_file()]
     if missing or not files:
@@ -152,12 +172,24 @@ def _check_magic(file: Path) -> None:
         raise BagError(f"{file} is not an MCAP file ({_describe(error)})") from error
 
 
+INTERFACE_KINDS = ("msg", "srv", "action")
+
+
 def _type_name(schema: Schema | None) -> str:
-    """``pkg/msg/Type`` (rosbag2's spelling) for ``pkg/Type`` or ``pkg/msg/Type``; '' without a schema."""
+    """rosbag2's spelling of a schema's type: ``pkg/msg/Type`` for ``pkg/Type``; ``pkg/srv/...`` and
+    ``pkg/action/...`` (recorded service events, action topics) as they are; '' without a schema."""
     if schema is None:
         return ""
-    package, _, name = schema.name.partition("/")
-    return f"{package}/msg/{name.rpartition('/')[2]}" if name else schema.name
+    return ros2_type_name(schema.name)
+
+
+def ros2_type_name(name: str) -> str:
+    """``pkg/msg/Type`` for ``pkg/Type``; ``pkg/<msg|srv|action>/Type`` unchanged."""
+    package, _, rest = name.partition("/")
+    if not rest:
+        return name
+    kind, _, type_name = rest.rpartition("/")
+    return f"{package}/{kind if kind in INTERFACE_KINDS else 'msg'}/{type_name}"
 
 
 def _describe(error: Exception) -> str:

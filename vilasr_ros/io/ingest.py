@@ -6,14 +6,18 @@ The parameter file is the node's (``/**: ros__parameters: ...``): the
 ``keyframes.*`` thresholds, ``cameras.*`` topics and ``pose.*`` source apply
 as they do live; parameters it leaves out take their defaults. SOURCE is:
 
-- an MCAP recording: an ``.mcap`` file or a rosbag2 directory (``metadata.yaml``).
+- a recording: an ``.mcap`` file, a rosbag2 directory (``metadata.yaml``; MCAP
+  or sqlite3 storage), a rosbag2 ``.db3`` file in its directory, or a ROS 1
+  ``.bag`` file (MCAP through ``mcap``, the others through ``rosbags``).
   Each camera's colour (raw or compressed), depth (raw or compressedDepth) and
-  camera_info topics and the pose topic (nav_msgs/Odometry or
-  geometry_msgs/PoseStamped, composed with each camera's ``extrinsic``) are read
-  in log-time order and paired as the live node pairs them
-  (:mod:`vilasr_ros.keyframes.pairing`). ``pose.source`` auto means the pose
-  topic here (tf2 is not read offline), read only when a camera has an
-  ``extrinsic``; ``--camera`` restricts to one camera;
+  camera_info topics and the poses are read in log-time order and paired as the
+  live node pairs them (:mod:`vilasr_ros.keyframes.pairing`). Poses: with
+  ``pose.source`` tf, ``/tf`` + ``/tf_static`` (:mod:`vilasr_ros.io.tf_tree`: the
+  camera's optical frame in ``frames.target_frame``, interpolated to its stamp);
+  with odometry / pose, the pose topic (nav_msgs/Odometry or
+  geometry_msgs/PoseStamped) composed with each camera's ``extrinsic``; auto
+  reads both and uses tf when the recording has transforms, else the topic (only
+  when a camera has an ``extrinsic``); ``--camera`` restricts to one camera;
 - a keyframe folder (:mod:`vilasr_ros.io.keyframe_folder`), e.g. a previous
   output, re-filtered with the parameters;
 - a folder of images ``*.png`` / ``*.jpg`` of one camera (``--camera``, default
@@ -45,12 +49,14 @@ from vilasr_ros.config import CameraConfig, CamerasConfig, ConfigError, NodeConf
 from vilasr_ros.config.params_file import ParamsFileError, read_params_file
 from vilasr_ros.core.camera import CameraIntrinsics, Frame
 from vilasr_ros.core.errors import DataError
+from vilasr_ros.core.poses import Pose
 from vilasr_ros.io import messages
-from vilasr_ros.io.bags import Bag, BagError, BagMessage, is_bag
+from vilasr_ros.io.bags import Bag, BagError, BagMessage, bag_storage, is_bag
 from vilasr_ros.io.camera_files import load_camera_info, load_depth
 from vilasr_ros.io.cameras import pairing_settings
 from vilasr_ros.io.images import ImageConversionError
 from vilasr_ros.io.keyframe_folder import is_keyframe_folder, read_keyframes, write_keyframes
+from vilasr_ros.io.tf_tree import TF_STATIC_TOPIC, TF_TOPIC, TransformTree
 from vilasr_ros.keyframes.pairing import FramePairing, PoseLookup, TopicPoses, no_pose
 from vilasr_ros.keyframes.store import KeyframeStore, StoreStats
 
@@ -61,6 +67,8 @@ COMPRESSED = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 ODOMETRY = "nav_msgs/msg/Odometry"
 POSE_STAMPED = "geometry_msgs/msg/PoseStamped"
+TF_MESSAGE = "tf2_msgs/msg/TFMessage"
+RECORDING_KINDS = ("mcap", "sqlite3", "rosbag1")
 Report = Callable[[str], None]
 
 
@@ -73,7 +81,7 @@ class IngestResult:
     """What one ingestion read, kept and wrote."""
 
     source: Path
-    kind: str  # "mcap", "keyframes" or "images"
+    kind: str  # a recording's storage ("mcap", "sqlite3", "rosbag1"), "keyframes" or "images"
     frames_read: int  # colour frames read and offered to the store
     stats: StoreStats  # offered, admitted, rejected by reason, per camera and in total
     written: int  # keyframes written
@@ -105,7 +113,7 @@ def ingest(
 
     config, cameras = _load_params_file(params_file, report) if params_file else _defaults()
     kind = _source_kind(source)
-    if kind == "mcap":
+    if kind in RECORDING_KINDS:
         selected = _select_cameras(cameras, camera)
         store = KeyframeStore(config.keyframes, cameras=[c.name for c in selected])
         frames_read = _ingest_bag(source, config, selected, store, report)
@@ -145,9 +153,12 @@ def _source_kind(source: Path) -> str:
     if not source.exists():
         raise IngestError(f"{source} does not exist")
     if is_bag(source):
-        return "mcap"
+        try:
+            return bag_storage(source)
+        except BagError as error:
+            raise IngestError(str(error)) from error
     if source.is_file():
-        raise IngestError(f"{source} is not an .mcap recording; give an .mcap file or a folder")
+        raise IngestError(f"{source} is not a recording (.mcap, .db3, .bag); give one or a folder")
     if is_keyframe_folder(source):
         return "keyframes"
     if _images(source):
@@ -280,10 +291,10 @@ def _ingest_bag(
     path: Path, config: NodeConfig, cameras: tuple[CameraConfig, ...], store: KeyframeStore, report: Report
 ) -> int:
     try:
-        bag = Bag(path)
+        bag = Bag(path) if bag_storage(path) == "mcap" else _rosbags_bag(path)
     except BagError as error:
         raise IngestError(str(error)) from error
-    poses, camera_pose = _pose_source(config, report)
+    poses, tf, camera_pose = _pose_source(config, report)
     roles: dict[str, list[_Role]] = {}
     pairings = []
     for camera in cameras:
@@ -303,6 +314,9 @@ def _ingest_bag(
                 roles.setdefault(topic, []).append(_Role(kind, f"{prefix}.{_TOPIC_PARAMETER[kind]}", camera, pairing))
     if poses is not None and any(camera.extrinsic_values() for camera in cameras):
         roles.setdefault(config.pose.topic, []).append(_Role("pose", "pose.topic"))
+    if tf is not None:
+        roles.setdefault(TF_TOPIC, []).append(_Role("tf", "pose.source"))
+        roles.setdefault(TF_STATIC_TOPIC, []).append(_Role("tf_static", "pose.source"))
     accepted: dict[str, bool] = {}
     frames_read = 0
     for message in bag.messages(set(roles), report):
@@ -311,7 +325,7 @@ def _ingest_bag(
         if not accepted[message.topic]:
             continue
         for role in roles[message.topic]:
-            ready = _handle(message, role, poses, report)
+            ready = _handle(message, role, poses, tf, report)
             if ready is not None and role.kind == "colour":
                 frames_read += 1
             for frame in ready or []:
@@ -319,7 +333,11 @@ def _ingest_bag(
     for pairing in pairings:
         for frame in pairing.flush():
             _offer(store, frame, report)
-    _check_topics(bag, roles, cameras, report)
+    if tf is not None and not tf.empty:  # auto chose tf: the pose topic was not needed
+        roles = {topic: [role for role in kinds if role.kind != "pose"] for topic, kinds in roles.items()}
+    _check_topics(bag, {topic: kinds for topic, kinds in roles.items() if kinds}, cameras, report)
+    if config.pose.source == "tf" and tf.empty:
+        report(f"pose.source tf: {bag.path} holds no {TF_TOPIC} or {TF_STATIC_TOPIC} transforms: frames stay 2D")
     return frames_read
 
 
@@ -329,20 +347,38 @@ _ACCEPTED_TYPES = {
     "depth": (IMAGE, COMPRESSED),
     "camera_info": (CAMERA_INFO,),
     "pose": (ODOMETRY, POSE_STAMPED),
+    "tf": (TF_MESSAGE,),
+    "tf_static": (TF_MESSAGE,),
 }
 
 
-def _pose_source(config: NodeConfig, report: Report) -> tuple[TopicPoses | None, PoseLookup]:
-    if config.pose.source == "none":
-        return None, no_pose
-    if config.pose.source == "tf":
-        report(
-            "pose.source tf: tf2 is not read offline, frames stay without pose "
-            "(use pose.source odometry or pose with each camera's extrinsic)"
+def _rosbags_bag(path: Path):
+    from vilasr_ros.io.rosbags_reader import RosbagsBag  # rosbags is needed only for .db3 and .bag recordings
+
+    return RosbagsBag(path)
+
+
+def _pose_source(config: NodeConfig, report: Report) -> tuple[TopicPoses | None, TransformTree | None, PoseLookup]:
+    """The pose topic's history and/or the transform tree of /tf + /tf_static, and the lookup frames use:
+    ``tf`` reads the tree, ``odometry`` / ``pose`` the topic, ``auto`` the tree when the recording has
+    transforms, else the topic (with each camera's extrinsic)."""
+    source = config.pose.source
+    if source == "none":
+        return None, None, no_pose
+    poses = TopicPoses(config.pose.max_gap) if source != "tf" else None
+    tf = TransformTree(config.pose.max_gap) if source in ("tf", "auto") else None
+    if tf is None:
+        return poses, None, poses.camera_pose
+    from_tf = tf.camera_pose(config.frames.target_frame)
+    if poses is None:
+        return None, tf, from_tf
+
+    def lookup(camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
+        return poses.camera_pose(camera_frame, stamp_ns, extrinsic) if tf.empty else from_tf(
+            camera_frame, stamp_ns, extrinsic
         )
-        return None, no_pose
-    poses = TopicPoses(config.pose.max_gap)
-    return poses, poses.camera_pose
+
+    return poses, tf, lookup
 
 
 def _check_type(message: BagMessage, roles: list[_Role], config: NodeConfig, report: Report) -> bool:
@@ -369,11 +405,16 @@ def _configured_type(role: _Role, config: NodeConfig) -> str | None:
     return None
 
 
-def _handle(message: BagMessage, role: _Role, poses: TopicPoses | None, report: Report) -> list[Frame] | None:
+def _handle(
+    message: BagMessage, role: _Role, poses: TopicPoses | None, tf: TransformTree | None, report: Report
+) -> list[Frame] | None:
     """Feed one message to its role; the frames now ready (None when the message was skipped)."""
     msg, now = message.msg, message.log_time_ns / 1e9
     compressed = message.type == COMPRESSED
     try:
+        if role.kind in ("tf", "tf_static"):
+            tf.add_message(msg, static=role.kind == "tf_static")
+            return []
         if role.kind == "pose":
             pose_msg = msg.pose.pose if message.type == ODOMETRY else msg.pose
             base_pose = messages.pose(pose_msg, msg.header.frame_id or "odom")
@@ -397,7 +438,7 @@ def _check_topics(bag: Bag, roles: dict[str, list[_Role]], cameras: tuple[Camera
         wanted = ", ".join(camera.image_topic for camera in cameras)
         raise IngestError(f"{bag.path} has none of the image topics {wanted}; its topics: {recorded}")
     for topic, topic_roles in roles.items():
-        if topic not in bag.topics:
+        if topic not in bag.topics and not all(role.kind in ("tf", "tf_static") for role in topic_roles):
             names = ", ".join(role.parameter for role in topic_roles)
             report(f"topic {topic} ({names}) is not recorded: not used")
 

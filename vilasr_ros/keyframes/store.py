@@ -160,6 +160,23 @@ class KeyframeStore:
         with self._lock:
             return tuple(self._cameras)
 
+    @property
+    def config(self) -> KeyframeConfig:
+        """The admission thresholds and caps in use."""
+        return self._config
+
+    def reconfigure(self, config: KeyframeConfig) -> int:
+        """Judge frames by ``config`` from now on; the keyframes stay, except any over lowered caps, which
+        are evicted as when a frame is admitted (least informative first, each camera's newest last).
+        Returns how many were evicted."""
+        with self._lock:
+            self._config = config
+            before = self._keyframe_count
+            for camera in self._cameras.values():
+                if camera.keyframes:
+                    self._evict_over_caps(camera, None)
+            return before - self._keyframe_count
+
     def offer(self, frame: Frame) -> Admission:
         """Keep ``frame`` as a keyframe if it is informative; bad input is rejected, never raised."""
         problem = frame_problem(frame)
@@ -363,7 +380,7 @@ class KeyframeStore:
             return _Decision(False, "redundant", reason, view_change, translation, rotation)
         return _Decision(True, category, reason, view_change, translation, rotation)
 
-    def _evict_over_caps(self, camera: _Camera, admitted: Keyframe) -> None:
+    def _evict_over_caps(self, camera: _Camera, admitted: Keyframe | None) -> None:
         while len(camera.keyframes) > self._config.max_per_camera:
             self._evict(_least_informative(camera.keyframes[:-1]))
         while self._keyframe_count > self._config.max_total or self._bytes > self._config.max_bytes:

@@ -117,6 +117,13 @@ class QueryWorker:
             self._condition.notify()
         return ticket
 
+    def set_queue_size(self, queue_size: int) -> None:
+        """Admit up to ``queue_size`` waiting queries from now on (those already admitted stay)."""
+        if queue_size < 0:
+            raise ValueError(f"queue_size must be >= 0, got {queue_size}")
+        with self._condition:
+            self._queue_size = queue_size
+
     @property
     def pending(self) -> int:
         """Queries waiting, reserved or running."""

@@ -182,5 +182,9 @@ class Backend(ABC):
     def start(self, system_prompt: str) -> Session:
         """Open a session whose conversation starts with ``system_prompt``."""
 
+    def status(self) -> dict[str, str]:
+        """What diagnostics show about the backend besides its kind (device, memory, server); none by default."""
+        return {}
+
     def close(self) -> None:
         """Free the model (and GPU memory)."""

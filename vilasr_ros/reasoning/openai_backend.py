@@ -120,6 +120,10 @@ class OpenAIBackend(Backend):
             max_retries=0,  # retried here, within the query's deadline
         )
 
+    def status(self) -> dict[str, str]:
+        """The server and the model name it serves."""
+        return {"server": self.url, "model": self.model}
+
     @classmethod
     def from_config(cls, config: BackendConfig) -> OpenAIBackend:
         """The backend described by the node's ``backend.*`` parameters."""

@@ -262,6 +262,16 @@ class TransformersBackend(Backend):
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
+    def status(self) -> dict[str, str]:
+        """Model, device and dtype; on a CUDA device the memory PyTorch holds there (allocated by tensors,
+        reserved by its caching allocator) and the device's total."""
+        values = {"model": self.model_name, "device": str(self.device), "dtype": str(self.dtype).removeprefix("torch.")}
+        if self.device.type == "cuda" and not self.closed:
+            values["GPU memory allocated MB"] = f"{torch.cuda.memory_allocated(self.device) / 1e6:.0f}"
+            values["GPU memory reserved MB"] = f"{torch.cuda.memory_reserved(self.device) / 1e6:.0f}"
+            values["GPU memory total MB"] = f"{torch.cuda.get_device_properties(self.device).total_memory / 1e6:.0f}"
+        return values
+
     def take_decoder(self) -> StaticDecoder:
         """A static decoder for a session: the last closed session's (cache and graph reused) or a new one."""
         decoder, self._spare_decoder = self._spare_decoder, None

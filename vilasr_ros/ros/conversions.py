@@ -7,14 +7,18 @@ import json
 import math
 import os
 import time
+from dataclasses import dataclass, field
 
+import numpy as np
 from builtin_interfaces.msg import Duration, Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Pose, Vector3
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
+from vilasr_ros.core.camera import CameraIntrinsics
+from vilasr_ros.core.conversation import ResizeMapping
 from vilasr_ros.core.stop import StopReason
 from vilasr_ros.geometry import OBJECT, SpatialEstimate
 from vilasr_ros.keyframes.store import StoreStats
@@ -176,8 +180,10 @@ def estimates_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> Spat
     return array
 
 
-def annotated_image_msgs(outcome: QueryOutcome) -> list[Image]:
-    """Every drawn image of the query as rgb8, with the header (stamp, frame) of its source keyframe."""
+def annotated_image_msgs(outcome: QueryOutcome) -> list[tuple[Image, CameraInfo]]:
+    """Every drawn image of the query as rgb8 with its CameraInfo, both with the header (stamp, frame) of
+    the source keyframe; the CameraInfo is the keyframe's calibration scaled to the drawn image's size
+    (:func:`scaled_camera_info`), so the pair overlays in an RViz Camera display."""
     messages = []
     if outcome.result is None:
         return messages
@@ -186,18 +192,40 @@ def annotated_image_msgs(outcome: QueryOutcome) -> list[Image]:
             continue
         source = outcome.frames[image.source_index - 1]
         height, width = image.pixels.shape[:2]
-        messages.append(
-            Image(
-                header=Header(stamp=ns_to_stamp(source.stamp_ns), frame_id=source.frame_id),
-                height=height,
-                width=width,
-                encoding="rgb8",
-                is_bigendian=0,
-                step=width * 3,
-                data=array.array("B", image.pixels.tobytes()),  # ~10x faster for rclpy than bytes
-            )
+        header = Header(stamp=ns_to_stamp(source.stamp_ns), frame_id=source.frame_id)
+        picture = Image(
+            header=header,
+            height=height,
+            width=width,
+            encoding="rgb8",
+            is_bigendian=0,
+            step=width * 3,
+            data=array.array("B", image.pixels.tobytes()),  # ~10x faster for rclpy than bytes
         )
+        messages.append((picture, scaled_camera_info(source.intrinsics, image.mapping, header)))
     return messages
+
+
+def scaled_camera_info(intrinsics: CameraIntrinsics | None, mapping: ResizeMapping, header: Header) -> CameraInfo:
+    """The CameraInfo of an image resized by ``mapping`` from one calibrated by ``intrinsics``.
+
+    The resize is a pure scale (``ResizeMapping.to_source``: ``x_source = x * source_width / width``),
+    so K's first row is multiplied by ``width / source_width`` and its second by ``height / source_height``;
+    P is ``[K' | 0]`` (a monocular camera, rectification identity), D and the distortion model are
+    unchanged (distortion is a function of normalised coordinates, which a scale leaves alone).
+    Without a calibration K, R and P stay zero: "uncalibrated" by the CameraInfo convention.
+    """
+    info = CameraInfo(header=header, width=mapping.width, height=mapping.height)
+    if intrinsics is None:
+        return info
+    scale = np.diag([mapping.width / mapping.source_width, mapping.height / mapping.source_height, 1.0])
+    k = scale @ np.asarray(intrinsics.k, dtype=np.float64)
+    info.distortion_model = intrinsics.distortion_model
+    info.d = [float(value) for value in intrinsics.distortion]
+    info.k = [float(value) for value in k.ravel()]
+    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    info.p = [float(value) for value in np.hstack([k, np.zeros((3, 1))]).ravel()]
+    return info
 
 
 _PALETTE = [(1.0, 0.0, 0.0), (0.0, 0.5, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 0.0), (1.0, 0.65, 0.0), (1.0, 0.75, 0.8)]
@@ -250,16 +278,61 @@ def markers_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> Marker
     return MarkerArray(markers=markers)
 
 
+@dataclass(frozen=True)
+class BackendReport:
+    """What the diagnostics say about the model: its kind, whether it is loaded, the node's state, the
+    queries running or waiting, the last query's latency and the backend's own ``status()`` (device,
+    GPU memory, server)."""
+
+    kind: str
+    loaded: bool
+    state: str
+    queue_length: int = 0
+    last_latency_s: float | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def backend_status(node_name: str, report: BackendReport) -> DiagnosticStatus:
+    """The backend's diagnostic status: OK while loaded, ERROR when not."""
+    values = {
+        "backend": report.kind,
+        "model loaded": report.loaded,
+        "state": report.state,
+        "queries running or waiting": report.queue_length,
+        "last query latency s": "none yet" if report.last_latency_s is None else f"{report.last_latency_s:.2f}",
+        **report.details,
+    }
+    loaded = "loaded" if report.loaded else "not loaded"
+    return DiagnosticStatus(
+        level=DiagnosticStatus.OK if report.loaded else DiagnosticStatus.ERROR,
+        name=f"{node_name}: backend",
+        hardware_id=report.details.get("device", ""),
+        message=f"{report.kind} backend {loaded}, {report.queue_length} queries running or waiting",
+        values=[KeyValue(key=key, value=str(value)) for key, value in values.items()],
+    )
+
+
 def diagnostics_msg(
-    node_name: str, stats: StoreStats, cameras, stamp: Time, poses=None, rss_bytes: int | None = None
+    node_name: str,
+    stats: StoreStats,
+    cameras,
+    stamp: Time,
+    poses=None,
+    rss_bytes: int | None = None,
+    backend: BackendReport | None = None,
+    frame_rates: dict[str, float | None] | None = None,
 ) -> DiagnosticArray:
-    """The inputs' state as diagnostics: one status per camera (WARN when no frame arrives or messages are
-    dropped), the keyframe buffer (its bytes: what the keyframes keep alive) and the pose source's counters.
+    """The node's state as diagnostics: one status per camera (WARN when no frame arrives or messages are
+    dropped; with its frame rate), the keyframe buffer (its bytes: what the keyframes keep alive), the
+    pose source's counters and the backend (:func:`backend_status`).
 
     ``cameras`` are :class:`~vilasr_ros.ros.camera_input.CameraInput`; ``poses`` a pose source with
-    ``diagnostics()``; ``rss_bytes`` the process's resident memory, reported next to the buffer's.
+    ``diagnostics()``; ``rss_bytes`` the process's resident memory, reported next to the buffer's;
+    ``frame_rates`` the frames received per second over the last seconds, per camera name (None: not
+    measured yet).
     """
     statuses = []
+    frame_rates = frame_rates or {}
     inputs = {camera.config.name: camera for camera in cameras}
     for name, camera_stats in stats.cameras.items():
         camera = inputs.get(name)
@@ -274,6 +347,7 @@ def diagnostics_msg(
             message += f"; {sum(dropped.values())} messages dropped"
         values = {
             "frames received": camera.frames_received if camera is not None else 0,
+            "frame rate Hz": "unknown" if frame_rates.get(name) is None else f"{frame_rates[name]:.1f}",
             "frames without depth": camera.frames_without_depth if camera is not None else 0,
             "frames offered": camera_stats.offered,
             "keyframes": camera_stats.keyframes,
@@ -322,6 +396,8 @@ def diagnostics_msg(
                 values=[KeyValue(key=key, value=str(value)) for key, value in counters.items()],
             )
         )
+    if backend is not None:
+        statuses.append(backend_status(node_name, backend))
     return DiagnosticArray(header=Header(stamp=stamp), status=statuses)
 
 

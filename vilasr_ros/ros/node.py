@@ -35,12 +35,14 @@ import time
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import QoSProfile, QoSReliabilityPolicy
-from sensor_msgs.msg import Image
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
 from vilasr_ros.action import SpatialQuery as SpatialQueryAction
@@ -57,6 +59,7 @@ from vilasr_ros.reasoning.engine import ReasoningEngine, TurnRecord
 from vilasr_ros.reasoning.factory import create_backend
 from vilasr_ros.ros.camera_input import CameraInput
 from vilasr_ros.ros.conversions import (
+    BackendReport,
     annotated_image_msgs,
     diagnostics_msg,
     estimates_msg,
@@ -68,8 +71,9 @@ from vilasr_ros.ros.conversions import (
     seconds_to_duration,
     turn_msg,
 )
-from vilasr_ros.ros.parameters import Settings, declare_node_parameters, read_settings, validate_parameter_change
+from vilasr_ros.ros.parameters import Settings, declare_node_parameters, read_settings, review_parameter_change
 from vilasr_ros.ros.pose_source import PoseSource, create_pose_source, estimate_problems
+from vilasr_ros.ros.rates import RateWindow
 from vilasr_ros.ros.transport import use_shipped_transport
 from vilasr_ros.srv import SpatialQuery
 
@@ -79,6 +83,11 @@ EXECUTOR_SPARE_THREADS = 4  # pose subscription, timers, lifecycle / parameter s
 RESULT_GRACE_S = 5.0  # waited beyond a query's timeout for the worker to hand back its outcome
 SHUTDOWN_GRACE_S = 1.0  # a caller waits this long for a cancelled query's outcome when the node shuts down
 RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
+# The latest estimates and markers stay with the publisher: a subscriber that starts after a query (a planner,
+# RViz) receives them at once, if it subscribes transient local too (a volatile subscriber gets only new ones).
+LATCHED = QoSProfile(
+    depth=1, reliability=QoSReliabilityPolicy.RELIABLE, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL
+)
 # Requests DDS keeps until the executor takes them: a burst of this many gets as many answers (the ones
 # the worker has no room for: "busy" at once). Clients sending bursts need as deep a response queue.
 SERVICE_QUEUE_DEPTH = 1000
@@ -98,7 +107,8 @@ class VilasrNode(LifecycleNode):
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
         self._settings: Settings = declare_node_parameters(self)
-        self.add_on_set_parameters_callback(lambda changes: validate_parameter_change(self, changes))
+        self._queue_limit = self._settings.node.query.queue_size  # the executor's threads are sized for it
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self._state_lock = threading.Lock()
         self._active = False
         self._status = "unconfigured"
@@ -109,6 +119,8 @@ class VilasrNode(LifecycleNode):
         self._poses: PoseSource | None = None
         self._cameras: list[CameraInput] = []
         self._diagnostics_timer = None
+        self._frame_rates: dict[str, RateWindow] = {}  # per camera name, sampled by the diagnostics timer
+        self._last_latency: float | None = None  # seconds, of the last query that ran
         self._closing = threading.Event()
         self._reservations: dict[int, tuple[object, Reservation]] = {}  # id(goal) -> (goal, its place)
         self._reservations_lock = threading.Lock()
@@ -130,8 +142,9 @@ class VilasrNode(LifecycleNode):
             cancel_service_qos_profile=SERVICE_QOS,
         )
         self._image_pub = self.create_lifecycle_publisher(Image, "~/annotated_image", RELIABLE)
-        self._estimates_pub = self.create_lifecycle_publisher(SpatialEstimateArray, "~/estimates", RELIABLE)
-        self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", RELIABLE)
+        self._image_info_pub = self.create_lifecycle_publisher(CameraInfo, "~/annotated_image/camera_info", RELIABLE)
+        self._estimates_pub = self.create_lifecycle_publisher(SpatialEstimateArray, "~/estimates", LATCHED)
+        self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", LATCHED)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
         if self._settings.node.autostart:
@@ -194,6 +207,7 @@ class VilasrNode(LifecycleNode):
             )
             for camera in self._settings.cameras
         ]
+        self._frame_rates = {camera.config.name: RateWindow() for camera in self._cameras}
         self._diagnostics_timer = self.create_timer(
             DIAGNOSTICS_PERIOD_S, self._publish_diagnostics, callback_group=MutuallyExclusiveCallbackGroup()
         )
@@ -267,6 +281,28 @@ class VilasrNode(LifecycleNode):
         self._engine = None
         self._store = None
 
+    def _on_set_parameters(self, changes: list[Parameter]) -> SetParametersResult:
+        """Refuse an invalid change, or one that cannot apply while configured (with the reason); apply the
+        rest: new keyframe thresholds and caps to the store (its keyframes stay), query and geometry
+        settings to the next query, the queue size to the worker."""
+        with self._state_lock:
+            configured = self._store is not None
+            result, settings = review_parameter_change(
+                self, changes, self._settings if configured else None, self._queue_limit
+            )
+            if settings is None:
+                return result
+            if settings.node.keyframes != self._settings.node.keyframes:
+                evicted = self._store.reconfigure(settings.node.keyframes)
+                if evicted:
+                    self.get_logger().info(f"keyframes: {evicted} evicted over the new caps")
+            if self._worker is not None:
+                self._worker.set_queue_size(settings.node.query.queue_size)
+            self._settings = settings
+        names = ", ".join(change.name for change in changes)
+        self.get_logger().info(f"applied {names}")
+        return result
+
     def _base_pose(self) -> Pose | None:
         poses = self._poses
         return poses.base_pose() if poses is not None else None
@@ -333,6 +369,7 @@ class VilasrNode(LifecycleNode):
             outcome.error = f"cancelled: {ticket.cancel_reason}"
         with self._state_lock:
             active = self._active
+        self._last_latency = time.monotonic() - started
         if active:  # a query cancelled by deactivate publishes nothing (the publishers are inactive)
             self._publish(outcome)
         fill_result(result, outcome, self._settings.node.frames.target_frame, self.get_clock().now().to_msg())
@@ -416,8 +453,9 @@ class VilasrNode(LifecycleNode):
     def _publish(self, outcome: QueryOutcome) -> None:
         if outcome.result is None:
             return
-        for image in annotated_image_msgs(outcome):
+        for image, info in annotated_image_msgs(outcome):
             self._image_pub.publish(image)
+            self._image_info_pub.publish(info)
         if outcome.estimates is not None:
             target = self._settings.node.frames.target_frame
             stamp = self.get_clock().now().to_msg()
@@ -425,13 +463,28 @@ class VilasrNode(LifecycleNode):
             self._markers_pub.publish(markers_msg(outcome, target, stamp))
 
     def _publish_diagnostics(self) -> None:
-        store = self._store
+        store, backend, worker = self._store, self._backend, self._worker
         if store is None:
             return
+        now = time.monotonic()
+        cameras = list(self._cameras)
+        rates = {
+            camera.config.name: self._frame_rates[camera.config.name].update(camera.frames_received, now)
+            for camera in cameras
+            if camera.config.name in self._frame_rates
+        }
+        report = BackendReport(
+            kind=self._settings.node.backend.kind,
+            loaded=backend is not None,
+            state=self._status,
+            queue_length=worker.pending if worker is not None else 0,
+            last_latency_s=self._last_latency,
+            details=backend.status() if backend is not None else {},
+        )
         self._diagnostics_pub.publish(
             diagnostics_msg(
-                self.get_fully_qualified_name(), store.stats(), self._cameras, self.get_clock().now().to_msg(),
-                self._poses, process_rss_bytes(),
+                self.get_fully_qualified_name(), store.stats(), cameras, self.get_clock().now().to_msg(),
+                self._poses, process_rss_bytes(), report, rates,
             )
         )
 

@@ -1,0 +1,238 @@
+"""Offline ingest of rosbag2 sqlite3 (.db3) and ROS 1 (.bag) recordings through rosbags, and of a recording
+whose poses are only in /tf + /tf_static: the same keyframes as the MCAP recording of the same run.
+
+The recordings are written with ``rosbags`` from the very messages ``test_ingest.write_recording``
+writes to MCAP (its recording class swapped for one of these)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import test_ingest
+from rosbags.interfaces import Nodetype
+from rosbags.rosbag1 import Writer as Ros1Writer
+from rosbags.rosbag2 import StoragePlugin
+from rosbags.rosbag2 import Writer as Ros2Writer
+from rosbags.typesys import Stores, get_typestore
+from test_ingest import EXTRINSIC, assert_same_frames, write_params, write_recording, write_rosbag2_directory
+
+from vilasr_ros.core.poses import Pose, compose
+from vilasr_ros.io.bags import ros2_type_name
+from vilasr_ros.io.ingest import ingest
+from vilasr_ros.io.keyframe_folder import read_keyframes
+from vilasr_ros.io.tf_tree import TransformTree
+
+HUMBLE = get_typestore(Stores.ROS2_HUMBLE)
+NOETIC = get_typestore(Stores.ROS1_NOETIC)
+DTYPES = {"float64": np.float64, "float32": np.float32, "uint8": np.uint8, "int8": np.int8, "uint32": np.uint32}
+ZERO = {"string": ""}
+
+
+def build(store, type_name: str, value: dict):
+    """A rosbags message of ``type_name`` from a dict with ROS 2 field names (ROS 1's upper-case
+    CameraInfo fields are looked up in lower case; fields left out take zero values)."""
+    _, fields = store.fielddefs[type_name]
+    return store.types[type_name](
+        **{name: _field(store, definition, value.get(name, value.get(name.lower()))) for name, definition in fields}
+    )
+
+
+def _field(store, definition, raw):
+    nodetype, detail = definition
+    if nodetype == Nodetype.NAME:
+        return build(store, detail, raw or {})
+    if nodetype == Nodetype.BASE:
+        kind = detail[0]
+        return raw if raw is not None else ZERO.get(kind, False if kind == "bool" else 0)
+    element, length = detail
+    if element[0] == Nodetype.BASE and element[1][0] in DTYPES:
+        dtype = DTYPES[element[1][0]]
+        if isinstance(raw, bytes):
+            return np.frombuffer(raw, dtype=dtype).copy()
+        return np.array(raw if raw is not None else [0] * length, dtype=dtype)
+    return [_field(store, element, item) for item in raw or []]
+
+
+class Db3Recording:
+    """test_ingest's recording, written as a rosbag2 sqlite3 directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.writer = Ros2Writer(path, version=9, storage_plugin=StoragePlugin.SQLITE3)
+        self.writer.open()
+        self.connections: dict[str, object] = {}
+
+    def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
+        if topic not in self.connections:
+            self.connections[topic] = self.writer.add_connection(topic, type_name, typestore=HUMBLE)
+        data = HUMBLE.serialize_cdr(build(HUMBLE, type_name, message), type_name)
+        self.writer.write(self.connections[topic], log_time_ns, data)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Ros1Recording(Db3Recording):
+    """test_ingest's recording, written as a ROS 1 bag."""
+
+    def __init__(self, path: Path) -> None:
+        self.writer = Ros1Writer(path)
+        self.writer.open()
+        self.connections = {}
+
+    def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
+        if topic not in self.connections:
+            self.connections[topic] = self.writer.add_connection(topic, type_name, typestore=NOETIC)
+        data = NOETIC.serialize_ros1(build(NOETIC, type_name, message), type_name)
+        self.writer.write(self.connections[topic], log_time_ns, data)
+
+
+class TfOnlyDb3Recording(Db3Recording):
+    """The run with its poses only in tf: odometry becomes odom -> base_link on /tf, and the camera's
+    mounting (the extrinsic) base_link -> front_optical on /tf_static before anything else."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        values = [float(v) for v in EXTRINSIC.split()]
+        mount = _transform("base_link", "front_optical", 0, values[:3], values[3:])
+        super().write("/tf_static", TF, {"transforms": [mount]}, test_ingest.START_NS - 1)
+
+    def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
+        if topic != "/odom":
+            return super().write(topic, type_name, message, log_time_ns)
+        pose = message["pose"]["pose"]
+        stamp = message["header"]["stamp"]
+        base = _transform(
+            "odom", "base_link", stamp["sec"] * 10**9 + stamp["nanosec"],
+            [pose["position"][a] for a in "xyz"], [pose["orientation"][a] for a in "xyzw"],
+        )
+        return super().write("/tf", TF, {"transforms": [base]}, log_time_ns)
+
+
+TF = "tf2_msgs/msg/TFMessage"
+
+
+def _transform(parent: str, child: str, stamp_ns: int, position, orientation) -> dict:
+    return {
+        "header": test_ingest.header(stamp_ns, parent),
+        "child_frame_id": child,
+        "transform": {"translation": dict(zip("xyz", position)), "rotation": dict(zip("xyzw", orientation))},
+    }
+
+
+def _mcap_keyframes(tmp_path: Path, params: Path):
+    source = write_rosbag2_directory(tmp_path / "mcap")
+    result = ingest(source, params, tmp_path / "from_mcap")
+    return result, read_keyframes(tmp_path / "from_mcap")
+
+
+def test_a_db3_recording_gives_the_keyframes_of_its_mcap_equivalent(tmp_path, monkeypatch):
+    params = write_params(tmp_path / "params.yaml")
+    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    monkeypatch.setattr(test_ingest, "Recording", Db3Recording)
+    directory = write_recording(tmp_path / "db3")
+    assert (directory / "metadata.yaml").is_file() and list(directory.glob("*.db3"))
+
+    result = ingest(directory, params, tmp_path / "from_db3")
+    assert result.kind == "sqlite3" and result.problems == {}
+    assert result.stats == expected_result.stats and result.frames_read == test_ingest.FRAMES
+    assert_same_frames(read_keyframes(tmp_path / "from_db3"), expected)
+    # The .db3 file itself names the same recording.
+    again = ingest(next(directory.glob("*.db3")), params, tmp_path / "from_file")
+    assert again.stats == expected_result.stats
+
+
+def test_a_ros1_bag_gives_the_keyframes_of_its_mcap_equivalent(tmp_path, monkeypatch):
+    params = write_params(tmp_path / "params.yaml")
+    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    monkeypatch.setattr(test_ingest, "Recording", Ros1Recording)
+    bag = write_recording(tmp_path / "run.bag")
+    result = ingest(bag, params, tmp_path / "from_bag")
+    assert result.kind == "rosbag1" and result.problems == {}
+    assert result.stats == expected_result.stats
+    assert_same_frames(read_keyframes(tmp_path / "from_bag"), expected)
+
+
+@pytest.mark.parametrize("pose_source", ["tf", "auto"])
+def test_poses_only_in_tf_give_the_keyframes_and_poses_of_the_odometry_recording(tmp_path, monkeypatch, pose_source):
+    params = write_params(tmp_path / "params.yaml")  # odometry + extrinsic, as the MCAP run was read
+    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    monkeypatch.setattr(test_ingest, "Recording", TfOnlyDb3Recording)
+    directory = write_recording(tmp_path / "tf_only")
+    tf_params = write_params(tmp_path / "tf.yaml", pose_source=pose_source)
+    frames = "ros__parameters:\n    frames:\n      target_frame: odom\n"
+    text = tf_params.read_text().replace("ros__parameters:\n", frames)
+    tf_params.write_text(text)
+
+    result = ingest(directory, tf_params, tmp_path / "from_tf")
+    assert result.problems == {}
+    assert result.stats == expected_result.stats  # the same admissions: moved 0.52 m every 4th frame
+    frames = read_keyframes(tmp_path / "from_tf")
+    assert len(frames) == len(expected) == 8
+    for frame, reference in zip(frames, expected):
+        assert frame.stamp_ns == reference.stamp_ns and np.array_equal(frame.rgb, reference.rgb)
+        assert frame.pose.frame_id == "odom"
+        assert frame.pose.position == pytest.approx(reference.pose.position, abs=1e-9)
+        assert frame.pose.orientation == pytest.approx(reference.pose.orientation, abs=1e-9)
+
+
+def test_a_tf_only_recording_read_with_pose_source_tf_but_no_transforms_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(test_ingest, "Recording", Db3Recording)
+    directory = write_recording(tmp_path / "db3")
+    result = ingest(directory, write_params(tmp_path / "p.yaml", pose_source="tf"), tmp_path / "out")
+    assert any("holds no /tf or /tf_static transforms" in problem for problem in result.problems)
+    assert all(frame.pose is None for frame in read_keyframes(tmp_path / "out"))
+
+
+# --- the transform tree -----------------------------------------------------------------------------------
+
+
+def _yaw(degrees: float) -> tuple[float, float, float, float]:
+    return (0.0, 0.0, math.sin(math.radians(degrees) / 2), math.cos(math.radians(degrees) / 2))
+
+
+def test_lookup_composes_the_chain_through_the_common_ancestor_and_interpolates():
+    tree = TransformTree(max_gap=1.0)
+    second = 1_000_000_000
+    tree.add("map", "odom", 0, Pose((1.0, 0.0, 0.0), _yaw(90), "map"), static=True)
+    tree.add("odom", "base_link", 0, Pose((0.0, 0.0, 0.0), _yaw(0), "odom"), static=False)
+    tree.add("odom", "base_link", second, Pose((2.0, 0.0, 0.0), _yaw(90), "odom"), static=False)
+    tree.add("/base_link", "camera", 0, Pose((0.5, 0.0, 1.0), _yaw(0), "base_link"), static=True)
+
+    halfway = tree.lookup("map", "camera", second // 2)  # base at (1, 0, 0) in odom, turned 45 degrees
+    base = Pose((1.0, 0.0, 0.0), _yaw(45), "odom")
+    expected = compose(compose(Pose((1.0, 0.0, 0.0), _yaw(90), "map"), base), Pose((0.5, 0.0, 1.0), _yaw(0), "x"))
+    assert halfway.frame_id == "map"
+    assert halfway.position == pytest.approx(expected.position, abs=1e-9)
+    assert halfway.orientation == pytest.approx(expected.orientation, abs=1e-9)
+
+    # Between two branches: the camera seen from odom is the base's pose composed with the mounting.
+    in_odom = tree.lookup("odom", "camera", second)
+    assert in_odom.position == pytest.approx((2.0, 0.5, 1.0), abs=1e-9)
+    # The inverse direction: map's origin seen from the camera, back to identity when composed.
+    inverse = tree.lookup("camera", "map", second)
+    round_trip = compose(tree.lookup("map", "camera", second), inverse)
+    assert round_trip.position == pytest.approx((0.0, 0.0, 0.0), abs=1e-9)
+
+
+def test_unknown_frames_and_times_outside_the_history_give_no_pose():
+    tree = TransformTree(max_gap=0.5)
+    tree.add("odom", "base_link", 0, Pose((0.0, 0.0, 0.0), _yaw(0), "odom"), static=False)
+    tree.add("odom", "base_link", 10_000_000_000, Pose((1.0, 0.0, 0.0), _yaw(0), "odom"), static=False)
+    assert tree.lookup("odom", "camera", 0) is None  # not connected
+    assert tree.lookup("odom", "base_link", 5_000_000_000) is None  # a 10 s gap is not interpolated
+    assert tree.lookup("odom", "base_link", 0).position == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="two different frames"):
+        tree.add("odom", "/odom", 0, Pose((0.0, 0.0, 0.0), _yaw(0), "odom"), static=True)
+
+
+def test_service_and_action_types_keep_their_interface_kind():
+    assert ros2_type_name("sensor_msgs/Image") == "sensor_msgs/msg/Image"  # ROS 1 and older MCAP schema names
+    assert ros2_type_name("sensor_msgs/msg/Image") == "sensor_msgs/msg/Image"
+    assert ros2_type_name("vilasr_ros/srv/SpatialQuery_Event") == "vilasr_ros/srv/SpatialQuery_Event"
+    assert ros2_type_name("vilasr_ros/action/SpatialQuery_FeedbackMessage") == (
+        "vilasr_ros/action/SpatialQuery_FeedbackMessage"
+    )
+    assert ros2_type_name("Untyped") == "Untyped"
