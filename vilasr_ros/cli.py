@@ -74,15 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     reason.add_argument("--seed", type=int, default=EngineConfig.seed)
     reason.add_argument("--video", action="store_true", help="announce the images as video frames (VSI-Bench style)")
     reason.add_argument(
-        "--depth", action="append", default=[],
+        "--depth",
+        action="append",
+        default=[],
         help="depth of the matching --image: 16-bit PNG (millimetres) or .npy (float32 metres); 'none' to skip one",
     )
     reason.add_argument(
-        "--camera-info", action="append", default=[],
+        "--camera-info",
+        action="append",
+        default=[],
         help="ROS camera_calibration YAML of the matching --image (one for all images when given once)",
     )
     reason.add_argument(
-        "--pose", action="append", default=[],
+        "--pose",
+        action="append",
+        default=[],
         help="'x y z qx qy qz qw': the matching image's camera optical frame in --target-frame; 'none' to skip one",
     )
     reason.add_argument("--target-frame", default="map", help="frame of the 3D estimates (default: map)")
@@ -90,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     reason.add_argument("--out", required=True, help="directory for result.json and the drawn images")
 
     ingest = commands.add_parser(
-        "ingest", help="read a recorded run (MCAP rosbag2) or a folder of RGB(-D) frames into a keyframe folder (no ROS)"
+        "ingest",
+        help="read a recorded run (MCAP rosbag2) or a folder of RGB(-D) frames into a keyframe folder (no ROS)",
     )
     ingest.add_argument(
         "source",
@@ -106,8 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     from vilasr_ros.evaluation.cli import add_bench_gen_arguments
     from vilasr_ros.evaluation.eval_command import add_eval_arguments
 
-    add_bench_gen_arguments(commands.add_parser("bench-gen", help="generate a spatial-question benchmark folder (no ROS)"))
-    add_eval_arguments(commands.add_parser("eval", help="answer a benchmark through the query path and score it (no ROS)"))
+    add_bench_gen_arguments(
+        commands.add_parser("bench-gen", help="generate a spatial-question benchmark folder (no ROS)")
+    )
+    add_eval_arguments(
+        commands.add_parser("eval", help="answer a benchmark through the query path and score it (no ROS)")
+    )
     return parser
 
 
@@ -194,9 +205,7 @@ def reason_command(args: argparse.Namespace) -> int:
         if args.keyframes:
             frames = read_keyframes(args.keyframes)
         else:
-            files = FrameFiles(
-                args.image, args.depth, args.camera_info, args.pose, args.target_frame, args.depth_scale
-            )
+            files = FrameFiles(args.image, args.depth, args.camera_info, args.pose, args.target_frame, args.depth_scale)
             frames = read_frames(files)
     except DataError as error:
         return fail(str(error))
@@ -230,7 +239,11 @@ def reason_command(args: argparse.Namespace) -> int:
     try:
         engine = ReasoningEngine(backend, engine_config, video=args.video)
         outcome = answer(
-            query, given(frames), engine, Estimation(target_frame=args.target_frame), deadline=math.inf,
+            query,
+            given(frames),
+            engine,
+            Estimation(target_frame=args.target_frame),
+            deadline=math.inf,
             forced_turns=forced,
         )
     finally:

@@ -74,7 +74,9 @@ def view(index: int) -> np.ndarray:
 
 def depth_mm(index: int) -> np.ndarray:
     """Depth whose value tells which frame it belongs to: 2000 + index mm, plus a ramp."""
-    return (2000 + index + np.arange(WIDTH, dtype=np.uint16)[None, :] + np.zeros((HEIGHT, 1), np.uint16)).astype(np.uint16)
+    return (2000 + index + np.arange(WIDTH, dtype=np.uint16)[None, :] + np.zeros((HEIGHT, 1), np.uint16)).astype(
+        np.uint16
+    )
 
 
 def base_pose(frames: float) -> Pose:
@@ -88,7 +90,9 @@ def stamp(index: int) -> int:
     return START_NS + index * 100 * MS
 
 
-def write_recording(path: Path, compressed: bool = False, pose_stamped: bool = False, garbage_depth_at: int | None = None) -> Path:
+def write_recording(
+    path: Path, compressed: bool = False, pose_stamped: bool = False, garbage_depth_at: int | None = None
+) -> Path:
     """A camera sliding along a wall at 10 Hz: colour, then odometry (20 Hz), then depth 10 ms later, camera_info at 1 Hz.
 
     Log times follow arrival: colour at +5 ms, depth (stamped +10 ms) at +12 ms,
@@ -106,9 +110,16 @@ def write_recording(path: Path, compressed: bool = False, pose_stamped: bool = F
                 "orientation": dict(zip("xyzw", pose.orientation)),
             }
             if pose_stamped:
-                message, type_name = {"header": header(odom_stamp, "odom"), "pose": pose_msg}, "geometry_msgs/msg/PoseStamped"
+                message, type_name = (
+                    {"header": header(odom_stamp, "odom"), "pose": pose_msg},
+                    "geometry_msgs/msg/PoseStamped",
+                )
             else:
-                message = {"header": header(odom_stamp, "odom"), "child_frame_id": "base_link", "pose": {"pose": pose_msg}}
+                message = {
+                    "header": header(odom_stamp, "odom"),
+                    "child_frame_id": "base_link",
+                    "pose": {"pose": pose_msg},
+                }
                 type_name = "nav_msgs/msg/Odometry"
             recording.write("/odom", type_name, message, odom_stamp + 2 * MS)
         rgb = view(index)
@@ -118,28 +129,46 @@ def write_recording(path: Path, compressed: bool = False, pose_stamped: bool = F
             recording.write("/front/color/compressed", "sensor_msgs/msg/CompressedImage", colour, t + 5 * MS)
         else:
             colour = {
-                "header": header(t, "front_optical"), "height": HEIGHT, "width": WIDTH, "encoding": "rgb8",
-                "is_bigendian": 0, "step": WIDTH * 3, "data": rgb.tobytes(),
+                "header": header(t, "front_optical"),
+                "height": HEIGHT,
+                "width": WIDTH,
+                "encoding": "rgb8",
+                "is_bigendian": 0,
+                "step": WIDTH * 3,
+                "data": rgb.tobytes(),
             }
             recording.write("/front/color/image_raw", "sensor_msgs/msg/Image", colour, t + 5 * MS)
         if index % 10 == 0:
             info = {
-                "header": header(t, "front_optical"), "height": HEIGHT, "width": WIDTH,
-                "distortion_model": "plumb_bob", "d": D, "k": K,
+                "header": header(t, "front_optical"),
+                "height": HEIGHT,
+                "width": WIDTH,
+                "distortion_model": "plumb_bob",
+                "d": D,
+                "k": K,
             }
             recording.write("/front/color/camera_info", "sensor_msgs/msg/CameraInfo", info, t + 8 * MS)
         depth = depth_mm(index)
         if compressed:
             _, png = cv2.imencode(".png", depth)
             data = struct.pack("<iff", 0, 0.0, 0.0) + png.tobytes()
-            message = {"header": header(t + 10 * MS, "front_optical"), "format": "16UC1; compressedDepth png", "data": data}
+            message = {
+                "header": header(t + 10 * MS, "front_optical"),
+                "format": "16UC1; compressedDepth png",
+                "data": data,
+            }
             recording.write("/front/depth/compressedDepth", "sensor_msgs/msg/CompressedImage", message, t + 12 * MS)
         elif index == garbage_depth_at:
             recording.write_raw("/front/depth/image_raw", b"\x00\x01\x00\x00\xff", t + 12 * MS)
         else:
             message = {
-                "header": header(t + 10 * MS, "front_optical"), "height": HEIGHT, "width": WIDTH, "encoding": "16UC1",
-                "is_bigendian": 0, "step": WIDTH * 2, "data": depth.tobytes(),
+                "header": header(t + 10 * MS, "front_optical"),
+                "height": HEIGHT,
+                "width": WIDTH,
+                "encoding": "16UC1",
+                "is_bigendian": 0,
+                "step": WIDTH * 2,
+                "data": depth.tobytes(),
             }
             recording.write("/front/depth/image_raw", "sensor_msgs/msg/Image", message, t + 12 * MS)
     recording.close()
@@ -175,7 +204,13 @@ def write_params(path: Path, compressed: bool = False, pose_source: str = "odome
         "extrinsic": EXTRINSIC,
     }
     parameters = {
-        "keyframes": {"min_translation": 0.5, "min_novelty": 0.9, "min_interval": 0.1, "max_interval": 60.0, **keyframes},
+        "keyframes": {
+            "min_translation": 0.5,
+            "min_novelty": 0.9,
+            "min_interval": 0.1,
+            "max_interval": 60.0,
+            **keyframes,
+        },
         "pose": {"source": pose_source, "topic": "/odom"},
         "cameras": {"names": ["front"], "front": camera},
     }
@@ -203,9 +238,12 @@ def assert_same_frames(actual: list[Frame], expected: list[Frame]) -> None:
         assert (a.intrinsics is None) == (b.intrinsics is None)
         if a.intrinsics is not None:
             assert np.array_equal(a.intrinsics.k, b.intrinsics.k)
-            assert (a.intrinsics.width, a.intrinsics.height, a.intrinsics.distortion, a.intrinsics.distortion_model) == (
-                b.intrinsics.width, b.intrinsics.height, b.intrinsics.distortion, b.intrinsics.distortion_model
-            )
+            assert (
+                a.intrinsics.width,
+                a.intrinsics.height,
+                a.intrinsics.distortion,
+                a.intrinsics.distortion_model,
+            ) == (b.intrinsics.width, b.intrinsics.height, b.intrinsics.distortion, b.intrinsics.distortion_model)
         assert a.pose == b.pose
 
 
@@ -293,7 +331,9 @@ def test_damage_in_a_recording_is_reported_and_skipped(tmp_path):
     params = write_params(tmp_path / "params.yaml")
     result = ingest(bag, params, tmp_path / "out")
     [(problem, count)] = result.problems.items()
-    assert count == 1 and problem.startswith("undecodable sensor_msgs/msg/Image message on /front/depth/image_raw skipped")
+    assert count == 1 and problem.startswith(
+        "undecodable sensor_msgs/msg/Image message on /front/depth/image_raw skipped"
+    )
     # frame 8 waited for its depth while frame 9 got its own and became the keyframe (as live);
     # when frame 8 went on without depth it came too soon after it
     assert result.stats.total.rejected == {"redundant": FRAMES - 9, "too soon": 1}
@@ -321,7 +361,10 @@ def test_topics_missing_from_the_recording(recording, tmp_path):
     assert all(frame.depth is None for frame in read_keyframes(tmp_path / "out"))
 
     params.write_text(text.replace("/front/color/image_raw", "/rear/image"))
-    with pytest.raises(IngestError, match=r"has none of the image topics /rear/image; its topics: .*/front/color/image_raw \(sensor_msgs/msg/Image\)"):
+    with pytest.raises(
+        IngestError,
+        match=r"has none of the image topics /rear/image; its topics: .*/front/color/image_raw \(sensor_msgs/msg/Image\)",
+    ):
         ingest(recording, params, tmp_path / "none")
 
 
@@ -342,7 +385,9 @@ def test_a_folder_of_pngs_with_depth_camera_info_and_stamps(tmp_path):
     (folder / "camera_info.yaml").write_text(
         yaml.safe_dump(
             {
-                "image_width": WIDTH, "image_height": HEIGHT, "camera_name": "kitchen",
+                "image_width": WIDTH,
+                "image_height": HEIGHT,
+                "camera_name": "kitchen",
                 "camera_matrix": {"rows": 3, "cols": 3, "data": K},
                 "distortion_model": "plumb_bob",
                 "distortion_coefficients": {"rows": 1, "cols": 5, "data": D},
@@ -397,14 +442,27 @@ def test_keyframe_folders_round_trip_every_field_exactly(tmp_path):
     frames = [
         Frame("front", 5, "front_optical", rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)),
         Frame(
-            "rear", 1_700_000_000_123_456_789, "rear_optical", rng.integers(0, 256, (60, 80, 3), dtype=np.uint8),
+            "rear",
+            1_700_000_000_123_456_789,
+            "rear_optical",
+            rng.integers(0, 256, (60, 80, 3), dtype=np.uint8),
             depth=metres,
-            intrinsics=CameraIntrinsics(np.array([[61.3, 0, 40.1], [0, 60.7, 29.9], [0, 0, 1]]), 80, 60, (0.1, -0.2, 0.0, 0.0, 0.03), "rational_polynomial"),
+            intrinsics=CameraIntrinsics(
+                np.array([[61.3, 0, 40.1], [0, 60.7, 29.9], [0, 0, 1]]),
+                80,
+                60,
+                (0.1, -0.2, 0.0, 0.0, 0.03),
+                "rational_polynomial",
+            ),
             pose=Pose(tuple(rng.normal(size=3)), tuple(rng.normal(size=4)), "map"),
         ),
         Frame(
-            "front", 7, "front_optical", rng.integers(0, 256, (60, 80, 3), dtype=np.uint8),
-            depth=rng.integers(0, 65535, (60, 80), dtype=np.uint16), depth_scale=0.00025,
+            "front",
+            7,
+            "front_optical",
+            rng.integers(0, 256, (60, 80, 3), dtype=np.uint8),
+            depth=rng.integers(0, 65535, (60, 80), dtype=np.uint16),
+            depth_scale=0.00025,
             pose=Pose((1.0, 2.0, 3.0), (0.1, 0.2, 0.3, 0.9), "odom"),
         ),
     ]
@@ -492,9 +550,14 @@ def test_bad_sources_exit_2_with_one_line(tmp_path, capsys, kind, message):
 def test_bad_parameter_files_exit_2_with_the_config_error(recording, tmp_path, capsys):
     params = write_params(tmp_path / "params.yaml", min_novelty=2.0)
     assert run([str(recording), "--params-file", str(params), "--out", str(tmp_path / "out")]) == 2
-    assert capsys.readouterr().err == f"vilasr-ros ingest: invalid parameter in {params}: keyframes.min_novelty must be in (0.0, 1.0], got 2.0\n"
+    assert (
+        capsys.readouterr().err
+        == f"vilasr-ros ingest: invalid parameter in {params}: keyframes.min_novelty must be in (0.0, 1.0], got 2.0\n"
+    )
 
-    params.write_text("/**:\n  ros__parameters:\n    cameras:\n      names: [front]\n      front:\n        transport: h264\n")
+    params.write_text(
+        "/**:\n  ros__parameters:\n    cameras:\n      names: [front]\n      front:\n        transport: h264\n"
+    )
     assert run([str(recording), "--params-file", str(params), "--out", str(tmp_path / "out")]) == 2
     assert "cameras.front.transport must be one of raw, compressed, got 'h264'" in capsys.readouterr().err
 

@@ -105,8 +105,11 @@ class TfOnlyDb3Recording(Db3Recording):
         pose = message["pose"]["pose"]
         stamp = message["header"]["stamp"]
         base = _transform(
-            "odom", "base_link", stamp["sec"] * 10**9 + stamp["nanosec"],
-            [pose["position"][a] for a in "xyz"], [pose["orientation"][a] for a in "xyzw"],
+            "odom",
+            "base_link",
+            stamp["sec"] * 10**9 + stamp["nanosec"],
+            [pose["position"][a] for a in "xyz"],
+            [pose["orientation"][a] for a in "xyzw"],
         )
         return super().write("/tf", TF, {"transforms": [base]}, log_time_ns)
 

@@ -19,8 +19,20 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "vilasr_ros"
 GENERATED = {"msg", "srv", "action"}  # the rosidl-generated interfaces
 ROS_MODULES = {
-    "rclpy", "rcl_interfaces", "builtin_interfaces", "std_msgs", "sensor_msgs", "geometry_msgs", "nav_msgs",
-    "visualization_msgs", "diagnostic_msgs", "lifecycle_msgs", "action_msgs", "tf2_ros", "launch", "launch_ros",
+    "rclpy",
+    "rcl_interfaces",
+    "builtin_interfaces",
+    "std_msgs",
+    "sensor_msgs",
+    "geometry_msgs",
+    "nav_msgs",
+    "visualization_msgs",
+    "diagnostic_msgs",
+    "lifecycle_msgs",
+    "action_msgs",
+    "tf2_ros",
+    "launch",
+    "launch_ros",
 }
 # What each room may import of the package (besides itself).
 ALLOWED = {
@@ -90,5 +102,5 @@ def test_the_check_sees_an_upward_import(tmp_path):
     """The rule above can fail: a geometry module importing the engine is reported."""
     module = tmp_path / "bad.py"
     module.write_text("def f():\n    from vilasr_ros.reasoning.engine import ReasoningEngine\n")
-    (line, imported), = imports_of(module)
+    ((line, imported),) = imports_of(module)
     assert imported.split(".")[1] not in ALLOWED["geometry"] and line == 2

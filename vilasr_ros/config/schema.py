@@ -98,8 +98,7 @@ class BackendConfig:
     )
     model: str = _param(
         "AntResearchNLP/ViLaSR",
-        "Model: a Hugging Face id or a local directory (transformers); the served "
-        "model name (openai).",
+        "Model: a Hugging Face id or a local directory (transformers); the served model name (openai).",
     )
     device: str = _param("auto", "Torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:N.")
     dtype: str = _param("auto", "Weights dtype: auto (bfloat16 on GPU, float32 on CPU), bfloat16, float16, float32.")
@@ -129,17 +128,23 @@ class BackendConfig:
     request_timeout: float = _param(
         120.0,
         "Seconds to wait for the server's next chunk (the headers, then each streamed chunk; keep-alive "
-        "comments do not count) before the request fails (openai backend).", minimum=0.0, exclusive_minimum=True,
+        "comments do not count) before the request fails (openai backend).",
+        minimum=0.0,
+        exclusive_minimum=True,
     )
     max_retries: int = _param(
-        2, "Retries of a failed server request, never past the query's deadline (openai backend).", minimum=0,
+        2,
+        "Retries of a failed server request, never past the query's deadline (openai backend).",
+        minimum=0,
     )
     image_format: str = _param(
         "png", "How images travel to the server (openai backend): png (lossless) or jpeg (a fraction of the bytes)."
     )
     jpeg_quality: int = _param(
-        90, "JPEG quality 1-100 when backend.image_format is jpeg (openai backend).",
-        minimum=1, maximum=100,
+        90,
+        "JPEG quality 1-100 when backend.image_format is jpeg (openai backend).",
+        minimum=1,
+        maximum=100,
     )
     transcript: str = _param(
         "", "JSON file with the assistant turns to replay, one list or one per question (replay backend)."
@@ -147,7 +152,8 @@ class BackendConfig:
     replay_turn_seconds: float = _param(
         0.0,
         "Seconds each replayed turn takes, streamed in pieces (replay backend): rehearses cancel, timeouts "
-        "and concurrent clients without a model.", minimum=0.0,
+        "and concurrent clients without a model.",
+        minimum=0.0,
     )
 
     def __post_init__(self) -> None:
@@ -174,17 +180,22 @@ class EngineConfig:
 
     max_turns: int = _param(10, "Model calls per query before it must answer (the reference uses 10).", minimum=1)
     max_images: int = _param(
-        45, "Images in one conversation, keyframes and drawings together (reference: 45).",
+        45,
+        "Images in one conversation, keyframes and drawings together (reference: 45).",
         minimum=1,
     )
     max_pixels: int = _param(
-        351232, "Pixel budget per image after Qwen2.5-VL smart_resize (reference: 351232).",
+        351232,
+        "Pixel budget per image after Qwen2.5-VL smart_resize (reference: 351232).",
         minimum=28 * 28 * 4,
     )
     temperature: float = _param(0.75, "Sampling temperature; 0 decodes greedily (reference: 0.75).", minimum=0.0)
     top_p: float = _param(
-        0.9, "Nucleus sampling threshold (reference: 0.9).",
-        minimum=0.0, maximum=1.0, exclusive_minimum=True,
+        0.9,
+        "Nucleus sampling threshold (reference: 0.9).",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
     )
     max_new_tokens: int = _param(2048, "Tokens the model may generate in one turn.", minimum=1)
     seed: int = _param(-1, "Sampling seed; -1 draws a fresh seed per query.", minimum=-1)
@@ -204,16 +215,20 @@ class QueryConfig:
     """Defaults and limits for incoming queries."""
 
     max_keyframes: int = _param(
-        16, "Keyframes shown to the model when a request asks for 0 (reference: 16 frames).",
+        16,
+        "Keyframes shown to the model when a request asks for 0 (reference: 16 frames).",
         minimum=1,
     )
     lookback: float = _param(
-        120.0, "Seconds of history a query may use when a request gives 0; 0 means all.",
+        120.0,
+        "Seconds of history a query may use when a request gives 0; 0 means all.",
         minimum=0.0,
     )
     timeout: float = _param(
-        120.0, "Seconds a query may take when a request gives 0.",
-        minimum=0.0, exclusive_minimum=True,
+        120.0,
+        "Seconds a query may take when a request gives 0.",
+        minimum=0.0,
+        exclusive_minimum=True,
     )
     queue_size: int = _param(4, "Queries waiting behind the running one; more are refused as busy.", minimum=0)
 
@@ -241,40 +256,53 @@ class KeyframeConfig:
     min_sharpness: float = _param(
         30.0,
         "Frames less sharp than this are rejected as blurred: variance of the Laplacian of the "
-        "grayscale image downscaled to at most 320 px wide (grey levels squared).", minimum=0.0,
+        "grayscale image downscaled to at most 320 px wide (grey levels squared).",
+        minimum=0.0,
     )
     min_translation: float = _param(
-        0.5, "Metres the camera must move since its last keyframe to admit a frame (needs a pose).",
-        minimum=0.0, exclusive_minimum=True,
+        0.5,
+        "Metres the camera must move since its last keyframe to admit a frame (needs a pose).",
+        minimum=0.0,
+        exclusive_minimum=True,
     )
     min_rotation: float = _param(
-        20.0, "Degrees the camera must turn since its last keyframe to admit a frame (needs a pose).",
-        minimum=0.0, exclusive_minimum=True,
+        20.0,
+        "Degrees the camera must turn since its last keyframe to admit a frame (needs a pose).",
+        minimum=0.0,
+        exclusive_minimum=True,
     )
     min_novelty: float = _param(
         0.35,
         "View change that admits a frame, in (0, 1]: 1 - normalised correlation of smoothed 64x48 "
         "grayscale thumbnails with the camera's last keyframe (a 10 % shift of the view gives about 0.25).",
-        minimum=0.0, maximum=1.0, exclusive_minimum=True,
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
     )
     min_interval: float = _param(0.5, "Minimum seconds between two keyframes of one camera.", minimum=0.0)
     max_interval: float = _param(
-        5.0, "Seconds after which a sharp frame is admitted even if nothing moved or changed.",
-        minimum=0.0, exclusive_minimum=True,
+        5.0,
+        "Seconds after which a sharp frame is admitted even if nothing moved or changed.",
+        minimum=0.0,
+        exclusive_minimum=True,
     )
     stamp_tolerance: float = _param(
-        1.0, "Seconds a frame's stamp may lie before its camera's last keyframe; older is rejected as out of order.",
+        1.0,
+        "Seconds a frame's stamp may lie before its camera's last keyframe; older is rejected as out of order.",
         minimum=0.0,
     )
     max_per_camera: int = _param(
-        100, "Keyframes kept per camera; one 1280x720 RGB-D keyframe (16UC1 depth) holds about 4.6 MB.", minimum=1,
+        100,
+        "Keyframes kept per camera; one 1280x720 RGB-D keyframe (16UC1 depth) holds about 4.6 MB.",
+        minimum=1,
     )
     max_total: int = _param(300, "Keyframes kept over all cameras.", minimum=1)
     max_bytes: int = _param(
         2_000_000_000,
         "Bytes of image data the keyframes may hold over all cameras (colour plus depth, as held in memory); "
         "beyond it the least informative keyframes are evicted. 2 GB leaves room for a 7B model on a 16 GB robot "
-        "computer; a 4K RGB-D keyframe holds about 60 MB.", minimum=1_000_000,
+        "computer; a 4K RGB-D keyframe holds about 60 MB.",
+        minimum=1_000_000,
     )
 
     def __post_init__(self) -> None:
@@ -288,34 +316,47 @@ class GeometryConfig:
 
     min_depth: float = _param(0.1, "Depth readings nearer than this (metres) are ignored as invalid.", minimum=0.0)
     max_depth: float = _param(
-        20.0, "Depth readings farther than this (metres) are ignored as invalid.",
-        minimum=0.0, exclusive_minimum=True,
+        20.0,
+        "Depth readings farther than this (metres) are ignored as invalid.",
+        minimum=0.0,
+        exclusive_minimum=True,
     )
     inner_box_fraction: float = _param(
         0.5,
         "Central fraction of a box's width and height whose depth pixels give the object's depth "
         "(0.5: the middle quarter of its area, away from the background at its edges).",
-        minimum=0.0, maximum=1.0, exclusive_minimum=True,
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
     )
     min_valid_fraction: float = _param(
-        0.1, "Fraction of the depth pixels in a box's inner region that must be valid for a 3D estimate.",
-        minimum=0.0, maximum=1.0, exclusive_minimum=True,
+        0.1,
+        "Fraction of the depth pixels in a box's inner region that must be valid for a 3D estimate.",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
     )
     endpoint_radius: float = _param(
         0.01,
         "Radius of the depth window around a path endpoint, as a fraction of the image width "
-        "(0.01: 3 px of a 320 px depth image, at least 1 px).", minimum=0.0, maximum=0.5, exclusive_minimum=True,
+        "(0.01: 3 px of a 320 px depth image, at least 1 px).",
+        minimum=0.0,
+        maximum=0.5,
+        exclusive_minimum=True,
     )
     fusion_radius: float = _param(
         1.0,
         "Metres within which views of the same label from different keyframes are fused into one "
-        "estimate; farther views stay separate estimates with that label.", minimum=0.0, exclusive_minimum=True,
+        "estimate; farther views stay separate estimates with that label.",
+        minimum=0.0,
+        exclusive_minimum=True,
     )
 
     approach_standoff: float = _param(
         0.6,
         "Metres between an object's box and the approach pose published for it (where a robot stops in "
-        "front of the object, facing it, on the side the cameras saw).", minimum=0.0,
+        "front of the object, facing it, on the side the cameras saw).",
+        minimum=0.0,
     )
 
     def __post_init__(self) -> None:
@@ -341,13 +382,16 @@ class PoseConfig:
     )
     topic: str = _param("/odom", "Topic of the robot base pose for pose.source odometry or pose.")
     max_gap: float = _param(
-        0.5, "Seconds between two base poses beyond which a frame's pose is not interpolated.",
-        minimum=0.0, exclusive_minimum=True,
+        0.5,
+        "Seconds between two base poses beyond which a frame's pose is not interpolated.",
+        minimum=0.0,
+        exclusive_minimum=True,
     )
     tf_timeout: float = _param(
         0.05,
         "Seconds a tf lookup may wait for a transform at a frame's stamp (pose.source tf); after it the frame "
-        "stays without pose and the failure is counted in diagnostics.", minimum=0.0,
+        "stays without pose and the failure is counted in diagnostics.",
+        minimum=0.0,
     )
 
     def __post_init__(self) -> None:
@@ -365,8 +409,10 @@ class CamerasConfig:
         ("camera",), "Camera names; each has the cameras.<name>.* parameters (image_topic, ...)."
     )
     depth_tolerance: float = _param(
-        0.05, "Seconds between a colour frame and the depth image paired with it.",
-        minimum=0.0, exclusive_minimum=True,
+        0.05,
+        "Seconds between a colour frame and the depth image paired with it.",
+        minimum=0.0,
+        exclusive_minimum=True,
     )
     max_image_pixels: int = _param(
         4096 * 2160,
@@ -379,13 +425,15 @@ class CamerasConfig:
         "Seconds a camera's stamps may go back before it counts as a time jump (a bag replayed in a loop, a "
         "simulator reset): a late frame is dropped; when 3 frames in a row agree on the jump, that camera's "
         "keyframes, its depth buffer and the pose history are cleared and the new time is followed.",
-        minimum=0.0, exclusive_minimum=True,
+        minimum=0.0,
+        exclusive_minimum=True,
     )
     stamp_jump_forward: float = _param(
         30.0,
         "Seconds a camera's stamps may leap ahead of its latest stamp: a single frame farther ahead is dropped "
         "(one bad stamp does not poison the stream); 3 frames in a row that agree are followed.",
-        minimum=0.0, exclusive_minimum=True,
+        minimum=0.0,
+        exclusive_minimum=True,
     )
 
     def __post_init__(self) -> None:
@@ -429,8 +477,10 @@ class CameraConfig:
         "raw", "raw (sensor_msgs/Image) or compressedDepth (compressed_depth_image_transport)."
     )
     depth_scale: float = _param(
-        0.001, "Metres per unit of 16UC1 depth (0.001: millimetres).",
-        minimum=0.0, exclusive_minimum=True,
+        0.001,
+        "Metres per unit of 16UC1 depth (0.001: millimetres).",
+        minimum=0.0,
+        exclusive_minimum=True,
     )
     frame_id: str = _param("", "The camera's optical frame; '' takes the image header's frame_id.")
     extrinsic: str = _param(
@@ -496,9 +546,7 @@ def camera_parameter_descriptions(name: str) -> dict[str, str]:
 class NodeConfig:
     """Everything the node reads from its parameters (per-camera topics: :class:`CameraConfig`)."""
 
-    autostart: bool = _param(
-        True, "Configure and activate by itself at start; false: wait for a lifecycle manager."
-    )
+    autostart: bool = _param(True, "Configure and activate by itself at start; false: wait for a lifecycle manager.")
     backend: BackendConfig = field(default_factory=BackendConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     query: QueryConfig = field(default_factory=QueryConfig)

@@ -374,8 +374,10 @@ def _pose_source(config: NodeConfig, report: Report) -> tuple[TopicPoses | None,
         return None, tf, from_tf
 
     def lookup(camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
-        return poses.camera_pose(camera_frame, stamp_ns, extrinsic) if tf.empty else from_tf(
-            camera_frame, stamp_ns, extrinsic
+        return (
+            poses.camera_pose(camera_frame, stamp_ns, extrinsic)
+            if tf.empty
+            else from_tf(camera_frame, stamp_ns, extrinsic)
         )
 
     return poses, tf, lookup

@@ -55,8 +55,13 @@ class TransformTree:
             t, r = transform.transform.translation, transform.transform.rotation
             stamp = transform.header.stamp
             pose = Pose((t.x, t.y, t.z), (r.x, r.y, r.z, r.w), _frame(transform.header.frame_id))
-            self.add(transform.header.frame_id, transform.child_frame_id, stamp.sec * 1_000_000_000 + stamp.nanosec,
-                     pose, static)
+            self.add(
+                transform.header.frame_id,
+                transform.child_frame_id,
+                stamp.sec * 1_000_000_000 + stamp.nanosec,
+                pose,
+                static,
+            )
 
     def lookup(self, target: str, source: str, stamp_ns: int) -> Pose | None:
         """The pose of frame ``source`` in frame ``target`` at ``stamp_ns``; None when the frames are not

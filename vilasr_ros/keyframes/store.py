@@ -297,9 +297,7 @@ class KeyframeStore:
     def stats(self) -> StoreStats:
         """Frames offered, admitted and rejected by reason, keyframes and bytes, per camera and in total."""
         with self._lock:
-            cameras = {
-                name: self._stats(camera.counters, camera.keyframes) for name, camera in self._cameras.items()
-            }
+            cameras = {name: self._stats(camera.counters, camera.keyframes) for name, camera in self._cameras.items()}
             every_keyframe = [kf for camera in self._cameras.values() for kf in camera.keyframes]
             return StoreStats(cameras, self._stats(self._total, every_keyframe))
 

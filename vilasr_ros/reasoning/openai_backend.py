@@ -178,7 +178,8 @@ class OpenAIBackend(Backend):
         self.sampling_extras = False
         _log.warning(
             "the server at %s refuses %s; sampling continues without them (the server's own defaults apply)",
-            self.url, ", ".join(SAMPLING_EXTRAS),
+            self.url,
+            ", ".join(SAMPLING_EXTRAS),
         )
         options.pop("extra_body")
         return self._client.chat.completions.create(**options, timeout=timeout or self.request_timeout)
@@ -244,7 +245,9 @@ class OpenAISession(Session):
     def add_user(self, content: Sequence[ContentPart]) -> None:
         backend = self._backend
         parts = [
-            _image_part(part, backend.image_format, backend.jpeg_quality) if isinstance(part, ChatImage) else _text_part(part)
+            _image_part(part, backend.image_format, backend.jpeg_quality)
+            if isinstance(part, ChatImage)
+            else _text_part(part)
             for part in content
         ]
         self._messages.append({"role": "user", "content": parts})

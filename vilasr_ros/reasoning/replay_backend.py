@@ -31,7 +31,9 @@ def load_transcript(path: str | Path) -> list[str]:
     ``result.json`` written by ``vilasr-ros reason`` (its ``turns[*].text``)."""
     script = load_script(path)
     if set(script) != {""}:
-        raise BackendError(f"transcript {path} holds one transcript per question; a single list of turns is needed here")
+        raise BackendError(
+            f"transcript {path} holds one transcript per question; a single list of turns is needed here"
+        )
     return script[""]
 
 
@@ -118,7 +120,9 @@ class ReplaySession(Session):
             return Generation(text="", finished=False, cancelled=True)
         turns = self._turns or []
         if self._next >= len(turns):
-            raise BackendError(f"the replay transcript has only {len(turns)} turns; turn {self._next + 1} was asked for")
+            raise BackendError(
+                f"the replay transcript has only {len(turns)} turns; turn {self._next + 1} was asked for"
+            )
         text = turns[self._next]
         self._next += 1
         self.work.model_calls += 1

@@ -105,7 +105,12 @@ def turn_msg(turn: TurnRecord) -> ReasoningTurn:
         base = image.base_index
         items += [{"index": base, "bbox_2d": list(box.bbox_2d), "label": box.label} for box in image.boxes]
         items += [
-            {"index": base, "start_point_2d": list(line.start_point_2d), "end_point_2d": list(line.end_point_2d), "label": line.label}
+            {
+                "index": base,
+                "start_point_2d": list(line.start_point_2d),
+                "end_point_2d": list(line.end_point_2d),
+                "label": line.label,
+            }
             for line in image.lines
         ]
     return ReasoningTurn(
@@ -172,8 +177,14 @@ def estimates_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> Spat
         array.estimates = [estimate_msg(estimate) for estimate in outcome.estimates.estimates]
         array.distances = [
             ObjectDistance(
-                label_a=d.label_a, label_b=d.label_b, index_a=d.index_a, index_b=d.index_b,
-                distance=float(d.distance), stddev=float(d.stddev), gap=float(d.gap), gap_stddev=float(d.gap_stddev),
+                label_a=d.label_a,
+                label_b=d.label_b,
+                index_a=d.index_a,
+                index_b=d.index_b,
+                distance=float(d.distance),
+                stddev=float(d.stddev),
+                gap=float(d.gap),
+                gap_stddev=float(d.gap_stddev),
             )
             for d in outcome.estimates.distances
         ]
@@ -251,7 +262,9 @@ def markers_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> Marker
             cube.pose = _pose(estimate.box_center, estimate.box_yaw)
             cube.scale = Vector3(x=estimate.box_size[0], y=estimate.box_size[1], z=estimate.box_size[2])
             markers.append(cube)
-            start = Point(x=estimate.box_center[0], y=estimate.box_center[1], z=estimate.box_center[2] + estimate.box_size[2] / 2)
+            start = Point(
+                x=estimate.box_center[0], y=estimate.box_center[1], z=estimate.box_center[2] + estimate.box_size[2] / 2
+            )
         elif estimate.kind == OBJECT:
             size = float(max(estimate.size[0], estimate.size[1])) if math.isfinite(estimate.size[0]) else 0.2
             diameter = max(0.1, min(1.0, size))
@@ -263,7 +276,9 @@ def markers_msg(outcome: QueryOutcome, target_frame: str, stamp: Time) -> Marker
             markers.append(sphere)
         else:
             end = Point(x=estimate.end_position[0], y=estimate.end_position[1], z=estimate.end_position[2])
-            strip = Marker(header=header, ns=namespace, id=2 * number, type=Marker.LINE_STRIP, action=Marker.ADD, color=colour)
+            strip = Marker(
+                header=header, ns=namespace, id=2 * number, type=Marker.LINE_STRIP, action=Marker.ADD, color=colour
+            )
             strip.pose.orientation.w = 1.0
             strip.points = [start, end]
             strip.scale.x = 0.05

@@ -85,9 +85,7 @@ SHUTDOWN_GRACE_S = 1.0  # a caller waits this long for a cancelled query's outco
 RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
 # The latest estimates and markers stay with the publisher: a subscriber that starts after a query (a planner,
 # RViz) receives them at once, if it subscribes transient local too (a volatile subscriber gets only new ones).
-LATCHED = QoSProfile(
-    depth=1, reliability=QoSReliabilityPolicy.RELIABLE, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL
-)
+LATCHED = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 # Requests DDS keeps until the executor takes them: a burst of this many gets as many answers (the ones
 # the worker has no room for: "busy" at once). Clients sending bursts need as deep a response queue.
 SERVICE_QUEUE_DEPTH = 1000
@@ -381,13 +379,17 @@ class VilasrNode(LifecycleNode):
             self.get_logger().warning(summary)
         return result
 
-    def _on_query_service(self, request: SpatialQuery.Request, response: SpatialQuery.Response) -> SpatialQuery.Response:
+    def _on_query_service(
+        self, request: SpatialQuery.Request, response: SpatialQuery.Response
+    ) -> SpatialQuery.Response:
         query_id = new_query_id()
         try:
             return self._execute(request, response, query_id)
         except Exception as error:
             self.get_logger().error(f"query {query_id}: internal error: {type(error).__name__}: {error}")
-            return rejected_result(response, query_id, f"internal error: {type(error).__name__}: {error}", time.monotonic())
+            return rejected_result(
+                response, query_id, f"internal error: {type(error).__name__}: {error}", time.monotonic()
+            )
 
     def _on_goal(self, goal: SpatialQueryAction.Goal) -> GoalResponse:
         """Reject a goal the worker has no room for (a place is held for an accepted one until it runs)."""
@@ -483,8 +485,14 @@ class VilasrNode(LifecycleNode):
         )
         self._diagnostics_pub.publish(
             diagnostics_msg(
-                self.get_fully_qualified_name(), store.stats(), cameras, self.get_clock().now().to_msg(),
-                self._poses, process_rss_bytes(), report, rates,
+                self.get_fully_qualified_name(),
+                store.stats(),
+                cameras,
+                self.get_clock().now().to_msg(),
+                self._poses,
+                process_rss_bytes(),
+                report,
+                rates,
             )
         )
 
