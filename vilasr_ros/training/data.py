@@ -23,6 +23,7 @@ backend, so training sees exactly the text and pixels of inference.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -237,7 +238,8 @@ def iter_examples(records: Sequence[dict[str, Any]], backend, engine_config: Eng
     :class:`vilasr_ros.training.examples.CapturingBackend`)."""
     for record in records:
         item = store.item(record["benchmark"], record["id"])
-        outcome = run_item(item, store.frames(record["benchmark"], item), backend, engine_config,
+        config = dataclasses.replace(engine_config, max_turns=item.max_turns)
+        outcome = run_item(item, store.frames(record["benchmark"], item), backend, config,
                            tools=record.get("tools", True), forced_turns=record["turns"])
         if outcome.result is None or backend.captured is None or outcome.result.answer is None:
             raise DataError(f"record {record['id']}: the trace did not run to an answer ({outcome.error})")
