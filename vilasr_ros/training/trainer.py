@@ -51,7 +51,7 @@ class TrainSettings:
     max_grad_norm: float = 1.0
     weight_decay: float = 0.0
     seed: int = 0
-    bf16: bool = True  # autocast the forward to bfloat16 (fp32 master weights)
+    bf16: bool = False  # autocast the forward to bfloat16 (fp32 master weights); on a CPU without bf16 units it is slower
     save_every: int = 50
     lora_rank: int = 0  # 0: train every weight
     device: str = "auto"
