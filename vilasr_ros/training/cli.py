@@ -71,6 +71,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-every", type=int, default=50)
     parser.add_argument("--lora-rank", type=int, default=0, help="train LoRA adapters of this rank (needs peft)")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fp32 master weights)")
+    parser.add_argument("--gradient-checkpointing", action="store_true", help="recompute activations (saves memory)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (accelerate launch sets it per process)")
     parser.add_argument("--max-pixels", type=int, default=EngineConfig.max_pixels)
 
@@ -81,6 +82,7 @@ def _settings(args: argparse.Namespace):
     return TrainSettings(
         steps=args.steps, lr=args.lr, warmup=args.warmup, accumulate=args.accumulate, seed=args.seed,
         save_every=args.save_every, lora_rank=args.lora_rank, bf16=args.bf16, device=args.device,
+        gradient_checkpointing=args.gradient_checkpointing,
     )
 
 

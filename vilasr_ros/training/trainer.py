@@ -54,6 +54,7 @@ class TrainSettings:
     bf16: bool = False  # autocast the forward to bfloat16 (fp32 master weights); on a CPU without bf16 units it is slower
     save_every: int = 50
     lora_rank: int = 0  # 0: train every weight
+    gradient_checkpointing: bool = False  # recompute activations in the backward (long conversations, big models)
     device: str = "auto"
 
     def check(self) -> None:
@@ -86,6 +87,9 @@ class Trainer:
             raise TrainError(f"{source} is not a model folder (no config.json)")
         self.processor = AutoProcessor.from_pretrained(source)
         model = Qwen2_5_VLForConditionalGeneration.from_pretrained(source, dtype=torch.float32)
+        if settings.gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.enable_input_require_grads()
         if settings.lora_rank:
             model = _with_lora(model, settings.lora_rank, self.out / "adapter" if resuming else None)
         trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
