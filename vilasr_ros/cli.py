@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_arguments(commands.add_parser("eval", help="answer a benchmark through the query path and score it (no ROS)"))
     from vilasr_ros.training.cli import add_train_arguments
 
-    add_train_arguments(commands.add_parser("train", help="train ViLaSR's three stages (sft, rrs, grpo) and their data"))
+    add_train_arguments(commands.add_parser("train", help="train ViLaSR's three stages (sft, rrs, grpo), their data"))
     return parser
 
 

@@ -35,7 +35,9 @@ ALLOWED = {
     "evaluation": {"core", "config", "keyframes", "reasoning", "geometry", "io", "sim", "query"},
     "training": {"core", "config", "reasoning", "sim", "query", "evaluation"},
     "ros": {"core", "config", "keyframes", "reasoning", "geometry", "io", "sim", "query", *GENERATED},
-    "cli": {"core", "config", "keyframes", "reasoning", "geometry", "io", "sim", "query", "evaluation", "training", "ros"},
+    "cli": {
+        "core", "config", "keyframes", "reasoning", "geometry", "io", "sim", "query", "evaluation", "training", "ros"
+    },
     "__init__": set(),
 }
 

@@ -34,8 +34,9 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     bench = root / "bench"
-    generate_sim_benchmark(bench, seed=11, items=4, scenes=2, frames=2, width=224, height=168,
-                           families=("object_size", "rel_direction"))
+    generate_sim_benchmark(
+        bench, seed=11, items=4, scenes=2, frames=2, width=224, height=168, families=("object_size", "rel_direction")
+    )
     model = build_tiny_qwen(root / "init", seed=0, hidden_size=64, heads=4, rope_theta=100.0, split_digits=True)
     return root, bench, model
 
@@ -44,8 +45,9 @@ def _loads_and_answers(model_dir, bench) -> None:
     """The node's loader takes the folder, and the engine runs a query with it."""
     backend = TransformersBackend(str(model_dir), device="cpu", decode="dynamic")
     item = load_benchmark(bench)[0]
-    outcome = run_item(item, ItemStore().frames(str(bench), item), backend,
-                       EngineConfig(max_new_tokens=8, temperature=0.0))
+    outcome = run_item(
+        item, ItemStore().frames(str(bench), item), backend, EngineConfig(max_new_tokens=8, temperature=0.0)
+    )
     assert outcome.result is not None and outcome.result.turns
     backend.close()
 
@@ -93,8 +95,7 @@ def test_stage2_keeps_only_correct_traces_reflective_first_then_trains(world):
         wrong = correct_plain[:-1] + ["<think> guess </think> Action: Answer\n<answer> 12345 </answer>"]
         malformed = ["Action: Answer <answer> " + item.answer + " </answer>"]
         cycle = [wrong, correct_plain, malformed, correct_reflective]
-        summary = sample_traces(bench, Alternating(cycle), root / "one.jsonl", k=4, keep=1,
-                                limit=None, progress=None)
+        summary = sample_traces(bench, Alternating(cycle), root / "one.jsonl", k=4, keep=1, limit=None, progress=None)
         records = [r for r in read_records(root / "one.jsonl") if r["id"] == item.id]
         # of the four, two are correct and well-formed; the reflective one is preferred
         assert [r["turns"] for r in records] == [correct_reflective]
@@ -104,7 +105,9 @@ def test_stage2_keeps_only_correct_traces_reflective_first_then_trains(world):
     store = ItemStore()
     for record in read_records(kept_file):
         item = store.item(record["benchmark"], record["id"])
-        outcome = run_item(item, store.frames(record["benchmark"], item), ReplayBackend(record["turns"]), EngineConfig())
+        outcome = run_item(
+            item, store.frames(record["benchmark"], item), ReplayBackend(record["turns"]), EngineConfig()
+        )
         assert item.score(outcome.result.answer) == 1.0
     out = root / "stage2"
     train_sft(model, kept_file, out, TrainSettings(steps=2, lr=1e-3, warmup=0), stage="rrs", progress=None)
@@ -113,9 +116,33 @@ def test_stage2_keeps_only_correct_traces_reflective_first_then_trains(world):
 
 def test_stage2_command_samples_with_the_model_through_the_engine(world, tmp_path):
     root, bench, model = world
-    code = main(["train", "rrs", "--model", str(model), "--bench", str(bench), "--out", str(tmp_path / "rrs"),
-                 "--limit", "1", "--k", "2", "--max-new-tokens", "12", "--steps", "1", "--device", "cpu"])
-    records = read_records(tmp_path / "rrs" / "rrs_traces.jsonl") if (tmp_path / "rrs" / "rrs_traces.jsonl").stat().st_size else []
+    code = main(
+        [
+            "train",
+            "rrs",
+            "--model",
+            str(model),
+            "--bench",
+            str(bench),
+            "--out",
+            str(tmp_path / "rrs"),
+            "--limit",
+            "1",
+            "--k",
+            "2",
+            "--max-new-tokens",
+            "12",
+            "--steps",
+            "1",
+            "--device",
+            "cpu",
+        ]
+    )
+    records = (
+        read_records(tmp_path / "rrs" / "rrs_traces.jsonl")
+        if (tmp_path / "rrs" / "rrs_traces.jsonl").stat().st_size
+        else []
+    )
     assert code == (0 if records else 1)
     for record in records:  # whatever a random model wrote, only correct traces are kept
         item = ItemStore().item(record["benchmark"], record["id"])
@@ -125,8 +152,9 @@ def test_stage2_command_samples_with_the_model_through_the_engine(world, tmp_pat
 def test_stage3_logs_rewards_and_changes_the_policy(world):
     root, _, model = world
     bench = root / "choice"
-    generate_sim_benchmark(bench, seed=12, items=1, scenes=1, frames=2, width=224, height=168,
-                           families=("rel_direction",))
+    generate_sim_benchmark(
+        bench, seed=12, items=1, scenes=1, frames=2, width=224, height=168, families=("rel_direction",)
+    )
     # a policy that answers A or B, about as often: the item's answer is one of them, so some rollouts of a
     # group are right and some wrong, and the rewards differ
     records = []
@@ -134,14 +162,24 @@ def test_stage3_logs_rewards_and_changes_the_policy(world):
     assert items[0].answer in "AB"
     for item in items:
         for letter in "AB":
-            records.append({"benchmark": str(bench.resolve()), "id": item.id,
-                            "turns": [f"<think> I look. </think> Action: Answer\n<answer> {letter} </answer>"]})
+            records.append(
+                {
+                    "benchmark": str(bench.resolve()),
+                    "id": item.id,
+                    "turns": [f"<think> I look. </think> Action: Answer\n<answer> {letter} </answer>"],
+                }
+            )
     warm = root / "warm"
-    train_sft(model, records, warm, TrainSettings(steps=60, lr=1e-2, warmup=0, accumulate=len(records)),
-              progress=None)
+    train_sft(model, records, warm, TrainSettings(steps=60, lr=1e-2, warmup=0, accumulate=len(records)), progress=None)
     out = root / "stage3"
-    summary = train_grpo(warm, bench, out, TrainSettings(steps=2, lr=1e-3, warmup=0, save_every=1),
-                         GRPOSettings(group=6, max_new_tokens=24, temperature=0.7), progress=None)
+    summary = train_grpo(
+        warm,
+        bench,
+        out,
+        TrainSettings(steps=2, lr=1e-3, warmup=0, save_every=1),
+        GRPOSettings(group=6, max_new_tokens=24, temperature=0.7),
+        progress=None,
+    )
     curves = read_curves(out / "curves.jsonl")
     assert [c["step"] for c in curves] == [1, 2]
     for curve in curves:

@@ -134,7 +134,9 @@ def build_tiny_qwen(
             "num_attention_heads": heads,
             "num_key_value_heads": max(1, heads // 2),
             "max_position_embeddings": 32768,
-            "rope_parameters": {"rope_type": "default", "rope_theta": rope_theta, "mrope_section": _mrope_section(hidden_size // heads)},
+            "rope_parameters": {
+                "rope_type": "default", "rope_theta": rope_theta, "mrope_section": _mrope_section(hidden_size // heads)
+            },
             "bos_token_id": ids["<|endoftext|>"],
             "eos_token_id": ids["<|im_end|>"],
             "pad_token_id": ids["<|endoftext|>"],
@@ -178,7 +180,7 @@ def build_tiny_qwen(
 
 
 def _mrope_section(head_dim: int) -> list[int]:
-    """Qwen2.5-VL's split of the rotary half-dimension into (time, height, width) sections (16/24/24 of 64 in the 7B)."""
+    """Qwen2.5-VL's split of the rotary half-dimension into (time, height, width) sections (7B: 16/24/24)."""
     half = head_dim // 2
     if half < 3:
         raise ValueError(f"head size {head_dim} is too small for 3-D rotary positions")

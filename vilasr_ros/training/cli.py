@@ -18,8 +18,16 @@ import time
 
 from vilasr_ros.config import EngineConfig
 
-TINY = {"hidden_size": 128, "layers": 4, "heads": 4, "vision_hidden_size": 64, "vision_layers": 2,
-        "rope_theta": 100.0, "split_digits": True, "vocab_size": 1000}
+TINY = {
+    "hidden_size": 128,
+    "layers": 4,
+    "heads": 4,
+    "vision_hidden_size": 64,
+    "vision_layers": 2,
+    "rope_theta": 100.0,
+    "split_digits": True,
+    "vocab_size": 1000,
+}
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,8 +88,15 @@ def _settings(args: argparse.Namespace):
     from vilasr_ros.training.trainer import TrainSettings
 
     return TrainSettings(
-        steps=args.steps, lr=args.lr, warmup=args.warmup, accumulate=args.accumulate, seed=args.seed,
-        save_every=args.save_every, lora_rank=args.lora_rank, bf16=args.bf16, device=args.device,
+        steps=args.steps,
+        lr=args.lr,
+        warmup=args.warmup,
+        accumulate=args.accumulate,
+        seed=args.seed,
+        save_every=args.save_every,
+        lora_rank=args.lora_rank,
+        bf16=args.bf16,
+        device=args.device,
         gradient_checkpointing=args.gradient_checkpointing,
     )
 
@@ -121,7 +136,9 @@ def _run(args: argparse.Namespace) -> int:
         from vilasr_ros.training.sft import train_sft
 
         summary = train_sft(args.model, args.data, args.out, _settings(args), max_pixels=args.max_pixels)
-        print(f"sft: {summary.steps} steps on {summary.records} traces; loss {summary.first_loss} -> {summary.last_loss}")
+        print(
+            f"sft: {summary.steps} steps on {summary.records} traces; loss {summary.first_loss} -> {summary.last_loss}"
+        )
         return 0
     if args.stage == "rrs":
         from pathlib import Path
@@ -132,13 +149,25 @@ def _run(args: argparse.Namespace) -> int:
 
         backend = TransformersBackend(args.model, device=args.device, decode="dynamic")
         data = Path(args.out) / "rrs_traces.jsonl"
-        config = EngineConfig(max_pixels=args.max_pixels, temperature=args.temperature, top_p=1.0,
-                              max_new_tokens=args.max_new_tokens)
-        sampled = sample_traces(args.bench, backend, data, k=args.k, keep=args.keep, min_score=args.min_score,
-                                engine_config=config, seed=args.seed, limit=args.limit)
+        config = EngineConfig(
+            max_pixels=args.max_pixels, temperature=args.temperature, top_p=1.0, max_new_tokens=args.max_new_tokens
+        )
+        sampled = sample_traces(
+            args.bench,
+            backend,
+            data,
+            k=args.k,
+            keep=args.keep,
+            min_score=args.min_score,
+            engine_config=config,
+            seed=args.seed,
+            limit=args.limit,
+        )
         backend.close()
-        print(f"rrs: {sampled.kept} traces kept ({sampled.reflective} reflective) of {sampled.correct} correct "
-              f"among {sampled.sampled} sampled over {sampled.questions} questions -> {data}")
+        print(
+            f"rrs: {sampled.kept} traces kept ({sampled.reflective} reflective) of {sampled.correct} correct "
+            f"among {sampled.sampled} sampled over {sampled.questions} questions -> {data}"
+        )
         if not sampled.kept:
             print("rrs: no correct trace to fine-tune on; the model needs more stage-1 training", file=sys.stderr)
             return 1
@@ -147,9 +176,16 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     from vilasr_ros.training.grpo import GRPOSettings, train_grpo
 
-    grpo = GRPOSettings(group=args.group, beta=args.beta, format_weight=args.format_weight,
-                        temperature=args.temperature, max_new_tokens=args.max_new_tokens)
+    grpo = GRPOSettings(
+        group=args.group,
+        beta=args.beta,
+        format_weight=args.format_weight,
+        temperature=args.temperature,
+        max_new_tokens=args.max_new_tokens,
+    )
     summary = train_grpo(args.model, args.bench, args.out, _settings(args), grpo, max_pixels=args.max_pixels)
-    print(f"grpo: {summary.steps} steps; mean reward {summary.mean_reward:.3f}; "
-          f"largest weight change {summary.changed:.3g}")
+    print(
+        f"grpo: {summary.steps} steps; mean reward {summary.mean_reward:.3f}; "
+        f"largest weight change {summary.changed:.3g}"
+    )
     return 0

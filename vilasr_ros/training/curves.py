@@ -100,5 +100,13 @@ def _panel(image: np.ndarray, x0: int, y0: int, name: str, points: list, stages:
         colour = COLOURS[stage_number % len(COLOURS)]
         line = np.stack([xs[chosen], ys[chosen]], axis=1).astype(np.int32)
         cv2.polylines(image, [line], False, colour, 1, cv2.LINE_AA)
-        cv2.putText(image, stage, (left + 5 + 60 * stage_number, bottom + 25), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    colour, 1, cv2.LINE_AA)
+        cv2.putText(
+            image,
+            stage,
+            (left + 5 + 60 * stage_number, bottom + 25),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            colour,
+            1,
+            cv2.LINE_AA,
+        )

@@ -71,8 +71,12 @@ class DataError(ValueError):
 def tracer_turn(lines: Sequence[dict[str, Any]], thought: str) -> str:
     """A Path Tracer turn drawing ``lines`` (``index``, ``start_point_2d``, ``end_point_2d``, ``label``)."""
     items = [
-        {"index": line["index"], "start_point_2d": list(line["start_point_2d"]),
-         "end_point_2d": list(line["end_point_2d"]), "label": line["label"]}
+        {
+            "index": line["index"],
+            "start_point_2d": list(line["start_point_2d"]),
+            "end_point_2d": list(line["end_point_2d"]),
+            "label": line["label"],
+        }
         for line in lines
     ]
     return f"<think> {thought} </think> Action: Path Tracer\n```json\n{json.dumps(items)}\n```"
@@ -137,8 +141,14 @@ def _lines(item: EvalItem) -> list[dict[str, Any]]:
     for a, b in zip(labels, labels[1:]):
         for index in sorted(where):
             if a in where[index] and b in where[index]:
-                lines.append({"index": index, "start_point_2d": _centre(where[index][a]),
-                              "end_point_2d": _centre(where[index][b]), "label": f"{a} to {b}"})
+                lines.append(
+                    {
+                        "index": index,
+                        "start_point_2d": _centre(where[index][a]),
+                        "end_point_2d": _centre(where[index][b]),
+                        "label": f"{a} to {b}",
+                    }
+                )
                 break
     return lines
 
@@ -155,8 +165,14 @@ def write_sft_data(
         if families and item.family not in families:
             continue
         reflect = bool(rng.random() < reflect_share)
-        records.append({"benchmark": str(Path(benchmark).resolve()), "id": item.id,
-                        "turns": synth_trace(item, rng, reflect), "reflective": reflect})
+        records.append(
+            {
+                "benchmark": str(Path(benchmark).resolve()),
+                "id": item.id,
+                "turns": synth_trace(item, rng, reflect),
+                "reflective": reflect,
+            }
+        )
     write_records(out, records)
     return len(records)
 
@@ -233,14 +249,22 @@ def run_item(
     return answer(query, given(frames), engine, Estimation(target_frame=frame_id), forced_turns=forced_turns)
 
 
-def iter_examples(records: Sequence[dict[str, Any]], backend, engine_config: EngineConfig, store: ItemStore) -> Iterator:
+def iter_examples(
+    records: Sequence[dict[str, Any]], backend, engine_config: EngineConfig, store: ItemStore
+) -> Iterator:
     """(record, Example) of each record, rendered and tokenised through the engine (``backend``: a record-only
     :class:`vilasr_ros.training.examples.CapturingBackend`)."""
     for record in records:
         item = store.item(record["benchmark"], record["id"])
         config = dataclasses.replace(engine_config, max_turns=item.max_turns)
-        outcome = run_item(item, store.frames(record["benchmark"], item), backend, config,
-                           tools=record.get("tools", True), forced_turns=record["turns"])
+        outcome = run_item(
+            item,
+            store.frames(record["benchmark"], item),
+            backend,
+            config,
+            tools=record.get("tools", True),
+            forced_turns=record["turns"],
+        )
         if outcome.result is None or backend.captured is None or outcome.result.answer is None:
             raise DataError(f"record {record['id']}: the trace did not run to an answer ({outcome.error})")
         yield record, backend.captured

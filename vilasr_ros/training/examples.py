@@ -74,9 +74,10 @@ class CapturingSession(TransformersSession):
         first = len(self._ids) + len(self._header)
         generation = super().generate(sampling, on_text=on_text, cancel=cancel)
         written = generation.num_tokens
-        if written and (first + written > len(self._ids) or self._ids[first + written - 1] != self._vocab.im_end):
-            if generation.finished:  # stopped at <|endoftext|>, which is sampled but not kept in the ids
-                written -= 1
+        end = first + written
+        kept_stop = written > 0 and end <= len(self._ids) and self._ids[end - 1] == self._vocab.im_end
+        if generation.finished and not kept_stop:  # stopped at <|endoftext|>: sampled, not kept in the ids
+            written -= 1
         self._spans.append((first, first + written))
         return generation
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -34,7 +35,7 @@ from vilasr_ros.training.curves import CURVES, PLOT, CurveLog, plot_curves, read
 from vilasr_ros.training.data import ItemStore
 from vilasr_ros.training.examples import CapturingBackend, target_logprobs
 from vilasr_ros.training.rollouts import Rollout, rollout
-from vilasr_ros.training.trainer import TrainError, Trainer, TrainSettings
+from vilasr_ros.training.trainer import Trainer, TrainError, TrainSettings
 
 
 @dataclass(frozen=True)
@@ -113,28 +114,8 @@ def train_grpo(
             groups.append([rollout(item, frames, sampler, engine_config, seed=base + i) for i in range(grpo.group)])
         flat = [r for group in groups for r in group]
         rewards = [r.reward(grpo.format_weight) for r in flat]
-        stats = {"kl": []}
-
-        def losses():
-            for group in groups:
-                group_advantages = advantages([r.reward(grpo.format_weight) for r in group])
-                terms = []
-                for member, advantage in zip(group, group_advantages):
-                    example = member.example
-                    if example is None or example.target_count == 0:
-                        continue
-                    with torch.no_grad():
-                        ref = target_logprobs(reference, example, trainer.device)
-                    with trainer.autocast():
-                        logprobs = target_logprobs(trainer.model, example, trainer.device)
-                    kl = k3(ref, logprobs)
-                    stats["kl"].append(float(kl.mean().detach()))
-                    ratio = torch.exp(logprobs - logprobs.detach())
-                    terms.append((-advantage * ratio + grpo.beta * kl).mean())
-                if terms:
-                    yield torch.stack(terms).mean()
-
-        loss = trainer.update(losses)
+        kls: list[float] = []
+        loss = trainer.update(_losses(trainer, reference, groups, grpo, kls))
         rewards_seen += rewards
         log.log(
             trainer.step,
@@ -143,7 +124,7 @@ def train_grpo(
             accuracy=float(np.mean([r.score for r in flat])),
             format_valid=float(np.mean([r.format_valid for r in flat])),
             reflection=float(np.mean([r.revisions > 0 for r in flat])),
-            kl=float(np.mean(stats["kl"])) if stats["kl"] else 0.0,
+            kl=float(np.mean(kls)) if kls else 0.0,
         )
         if trainer.step % settings.save_every == 0 or trainer.step == settings.steps:
             trainer.save({"benchmark": benchmark, **grpo.__dict__})
@@ -154,3 +135,27 @@ def train_grpo(
         for a, b in zip(trainer.backend.model.parameters(), reference.parameters())
     )
     return GRPOSummary(Path(out), trainer.step, float(np.mean(rewards_seen)) if rewards_seen else 0.0, changed)
+
+
+def _losses(
+    trainer: Trainer, reference: torch.nn.Module, groups: list[list[Rollout]], grpo: GRPOSettings, kls: list[float]
+) -> Iterator[torch.Tensor]:
+    """Each group's loss: the mean over its rollouts of the token-mean of -A*ratio + beta*k3; the mean
+    k3 of each rollout is appended to ``kls``."""
+    for group in groups:
+        group_advantages = advantages([member.reward(grpo.format_weight) for member in group])
+        terms = []
+        for member, advantage in zip(group, group_advantages):
+            example = member.example
+            if example is None or example.target_count == 0:
+                continue
+            with torch.no_grad():
+                ref = target_logprobs(reference, example, trainer.device)
+            with trainer.autocast():
+                logprobs = target_logprobs(trainer.model, example, trainer.device)
+            kl = k3(ref, logprobs)
+            kls.append(float(kl.mean().detach()))
+            ratio = torch.exp(logprobs - logprobs.detach())
+            terms.append((-advantage * ratio + grpo.beta * kl).mean())
+        if terms:
+            yield torch.stack(terms).mean()

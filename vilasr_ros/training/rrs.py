@@ -64,13 +64,22 @@ def sample_traces(
     sampled = correct = reflective = 0
     for number, item in enumerate(items, start=1):
         frames = store.frames(benchmark, store.item(benchmark, item.id))
-        group = [rollout(item, frames, backend, engine_config, seed=seed * 100_003 + number * 101 + i) for i in range(k)]
+        group = [
+            rollout(item, frames, backend, engine_config, seed=seed * 100_003 + number * 101 + i) for i in range(k)
+        ]
         sampled += len(group)
         correct += sum(r.answer is not None and r.format_valid and r.score >= min_score for r in group)
         for chosen in select(group, min_score, keep):
             reflective += chosen.revisions > 0
-            records.append({"benchmark": benchmark, "id": item.id, "turns": chosen.turns,
-                            "reflective": chosen.revisions > 0, "score": chosen.score})
+            records.append(
+                {
+                    "benchmark": benchmark,
+                    "id": item.id,
+                    "turns": chosen.turns,
+                    "reflective": chosen.revisions > 0,
+                    "score": chosen.score,
+                }
+            )
         if progress is not None:
             progress.write(f"\rrrs sampling {number}/{len(items)}  kept {len(records)}  correct {correct}/{sampled}\n")
     write_records(out, records)

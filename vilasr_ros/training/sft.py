@@ -11,18 +11,19 @@ over the examples of a step.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+import torch
 
 from vilasr_ros.config import EngineConfig
 from vilasr_ros.training.curves import CURVES, PLOT, CurveLog, plot_curves, read_curves
 from vilasr_ros.training.data import ItemStore, iter_examples, read_records
 from vilasr_ros.training.examples import CapturingBackend, target_logprobs
-from vilasr_ros.training.trainer import TrainError, Trainer, TrainSettings
+from vilasr_ros.training.trainer import Trainer, TrainError, TrainSettings
 
 
 @dataclass(frozen=True)
@@ -75,16 +76,7 @@ def train_sft(
     first = last = None
     while trainer.step < settings.steps:
         tokens = [0]
-
-        def losses():
-            for _ in range(settings.accumulate):
-                _, example = next(examples)
-                tokens[0] += example.target_count
-                with trainer.autocast():
-                    logprobs = target_logprobs(trainer.model, example, trainer.device)
-                yield -logprobs.mean()
-
-        loss = trainer.update(losses)
+        loss = trainer.update(_losses(trainer, examples, settings.accumulate, tokens))
         first = loss if first is None else first
         last = loss
         log.log(trainer.step, loss=loss, tokens=tokens[0], lr=trainer.schedule.get_last_lr()[0])
@@ -93,3 +85,14 @@ def train_sft(
     if trainer.is_main and (Path(out) / CURVES).is_file():
         plot_curves(read_curves(Path(out) / CURVES), Path(out) / PLOT)
     return SFTSummary(Path(out), trainer.step, first, last, len(records))
+
+
+def _losses(trainer: Trainer, examples: Iterator, count: int, tokens: list[int]) -> Iterator[torch.Tensor]:
+    """The next ``count`` examples' losses (mean NLL of their target tokens); their target tokens are added
+    to ``tokens[0]``."""
+    for _ in range(count):
+        _, example = next(examples)
+        tokens[0] += example.target_count
+        with trainer.autocast():
+            logprobs = target_logprobs(trainer.model, example, trainer.device)
+        yield -logprobs.mean()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -51,7 +51,7 @@ class TrainSettings:
     max_grad_norm: float = 1.0
     weight_decay: float = 0.0
     seed: int = 0
-    bf16: bool = False  # autocast the forward to bfloat16 (fp32 master weights); on a CPU without bf16 units it is slower
+    bf16: bool = False  # bfloat16 autocast, fp32 master weights (slower on a CPU without bf16 units)
     save_every: int = 50
     lora_rank: int = 0  # 0: train every weight
     gradient_checkpointing: bool = False  # recompute activations in the backward (long conversations, big models)
@@ -115,12 +115,12 @@ class Trainer:
         """This process's share of ``values`` (every world_size-th, from its rank)."""
         return values[self.accelerator.process_index :: self.accelerator.num_processes]
 
-    def update(self, losses: Callable[[], list[torch.Tensor]]) -> float:
-        """One optimiser step over the losses ``losses()`` returns (each backpropagated as produced by
-        the caller's forward under autocast); returns their mean."""
+    def update(self, losses: Iterable[torch.Tensor]) -> float:
+        """One optimiser step over ``losses`` (each backpropagated as the iterable produces it, so one
+        conversation's activations are alive at a time); returns their mean."""
         self.model.train()
         values = []
-        for loss in losses():
+        for loss in losses:
             self.accelerator.backward(loss / self.settings.accumulate)
             values.append(float(loss.detach()))
         if self.settings.max_grad_norm > 0:
@@ -149,8 +149,12 @@ class Trainer:
         else:
             model.save_pretrained(self.out, state_dict=state_dict)
         self.processor.save_pretrained(self.out)
-        state = {"stage": self.stage, "step": self.step, "optimizer": self.optimizer.state_dict(),
-                 "schedule": self.schedule.state_dict()}
+        state = {
+            "stage": self.stage,
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+        }
         torch.save(state, self.out / STATE)
         settings = {"stage": self.stage, "step": self.step, **asdict(self.settings), **(extra or {})}
         (self.out / SETTINGS).write_text(json.dumps(settings, indent=1) + "\n")
@@ -178,6 +182,9 @@ def _with_lora(model: torch.nn.Module, rank: int, adapter: Path | None) -> torch
     if adapter is not None and adapter.is_dir():
         return peft.PeftModel.from_pretrained(model, adapter, is_trainable=True)
     config = peft.LoraConfig(
-        r=rank, lora_alpha=2 * rank, lora_dropout=0.0, target_modules=r"^model\.language_model.*\.(" + "|".join(LORA_TARGETS) + ")$"
+        r=rank,
+        lora_alpha=2 * rank,
+        lora_dropout=0.0,
+        target_modules=r"^model\.language_model.*\.(" + "|".join(LORA_TARGETS) + ")$",
     )
     return peft.get_peft_model(model, config)
