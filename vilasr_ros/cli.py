@@ -6,6 +6,7 @@
     vilasr-ros ingest SOURCE [--params-file F] --out DIR [--camera NAME] [--max-keyframes N]
     vilasr-ros bench-gen --out DIR [--seed S] [--items N] [--keyframes FOLDER --objects YAML]
     vilasr-ros eval BENCH --out DIR [--backend ...] [--limit N] [--workers K] [--no-tools] [--trace ideal|random]
+    vilasr-ros train data|sft|rrs|grpo|init-tiny ...
 
 ROS imports happen inside the sub-commands that need them, so ``--help``
 works, and a missing ROS install gets a clear message.
@@ -119,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_arguments(
         commands.add_parser("eval", help="answer a benchmark through the query path and score it (no ROS)")
     )
+    from vilasr_ros.training.cli import add_train_arguments
+
+    add_train_arguments(commands.add_parser("train", help="train ViLaSR's three stages (sft, rrs, grpo), their data"))
     return parser
 
 
@@ -159,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         from vilasr_ros.evaluation.eval_command import run_eval
 
         return run_eval(args)
+    if args.command == "train":
+        from vilasr_ros.training.cli import run_train
+
+        return run_train(args)
     if args.command == "node":
         try:
             from vilasr_ros.ros.node import main as node_main

@@ -45,8 +45,21 @@ ALLOWED = {
     "sim": {"core", "config", "io", "reasoning"},
     "query": {"core", "config", "keyframes", "reasoning", "geometry", "io"},
     "evaluation": {"core", "config", "keyframes", "reasoning", "geometry", "io", "sim", "query"},
+    "training": {"core", "config", "reasoning", "sim", "query", "evaluation"},
     "ros": {"core", "config", "keyframes", "reasoning", "geometry", "io", "sim", "query", *GENERATED},
-    "cli": {"core", "config", "keyframes", "reasoning", "geometry", "io", "sim", "query", "evaluation", "ros"},
+    "cli": {
+        "core",
+        "config",
+        "keyframes",
+        "reasoning",
+        "geometry",
+        "io",
+        "sim",
+        "query",
+        "evaluation",
+        "training",
+        "ros",
+    },
     "__init__": set(),
 }
 

@@ -50,13 +50,35 @@ _TRAINING_TEXT = [
 ]
 
 
-def build_tiny_qwen(directory: str | Path, seed: int = 0, max_pixels: int = 351232) -> Path:
+# Qwen2's pre-tokenizer split pattern: numbers are split digit by digit (``\p{N}`` alone).
+QWEN2_SPLIT_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+
+def build_tiny_qwen(
+    directory: str | Path,
+    seed: int = 0,
+    max_pixels: int = 351232,
+    *,
+    hidden_size: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    vision_hidden_size: int = 32,
+    vision_layers: int = 2,
+    rope_theta: float = 1000000.0,
+    split_digits: bool = False,
+    vocab_size: int = 600,
+) -> Path:
     """Build and save a tiny random Qwen2.5-VL with tokenizer and processor; return the directory.
 
-    The directory then loads with ``from_pretrained`` like ViLaSR-7B.
+    The directory then loads with ``from_pretrained`` like ViLaSR-7B. The defaults are the test model;
+    training a tiny model wants more width, a low ``rope_theta`` (the image-width axis gets the lowest
+    rotary frequencies: with 1e6 at a small head size columns are nearly indistinguishable) and
+    ``split_digits`` (Qwen2's split pattern, then byte-level without its own regex, as Qwen's tokenizer).
     """
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import (
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
@@ -73,10 +95,18 @@ def build_tiny_qwen(directory: str | Path, seed: int = 0, max_pixels: int = 3512
 
     # Byte-level BPE (as Qwen's), trained on protocol text; the specials come last.
     bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if split_digits:
+        bpe.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(QWEN2_SPLIT_PATTERN), behavior="isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
+        )
+    else:
+        bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=600,
+        vocab_size=vocab_size,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -98,29 +128,33 @@ def build_tiny_qwen(directory: str | Path, seed: int = 0, max_pixels: int = 3512
     config = Qwen2_5_VLConfig(
         text_config={
             "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
+            "hidden_size": hidden_size,
+            "intermediate_size": 2 * hidden_size,
+            "num_hidden_layers": layers,
+            "num_attention_heads": heads,
+            "num_key_value_heads": max(1, heads // 2),
             "max_position_embeddings": 32768,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]},
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": rope_theta,
+                "mrope_section": _mrope_section(hidden_size // heads),
+            },
             "bos_token_id": ids["<|endoftext|>"],
             "eos_token_id": ids["<|im_end|>"],
             "pad_token_id": ids["<|endoftext|>"],
             "tie_word_embeddings": False,
         },
         vision_config={
-            "depth": 2,
-            "hidden_size": 32,
-            "intermediate_size": 64,
+            "depth": vision_layers,
+            "hidden_size": vision_hidden_size,
+            "intermediate_size": 2 * vision_hidden_size,
             "num_heads": 2,
-            "out_hidden_size": 32,
+            "out_hidden_size": hidden_size,
             "patch_size": 14,
             "spatial_merge_size": 2,
             "temporal_patch_size": 2,
             "window_size": 112,
-            "fullatt_block_indexes": [1],
+            "fullatt_block_indexes": list(range(1, vision_layers, 2)),
         },
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
@@ -145,3 +179,13 @@ def build_tiny_qwen(directory: str | Path, seed: int = 0, max_pixels: int = 3512
         json.dumps({"what": "tiny random Qwen2.5-VL built by vilasr_ros for tests; not a real model", "seed": seed})
     )
     return directory
+
+
+def _mrope_section(head_dim: int) -> list[int]:
+    """Qwen2.5-VL's split of the rotary half-dimension into (time, height, width) sections (7B: 16/24/24)."""
+    half = head_dim // 2
+    if half < 3:
+        raise ValueError(f"head size {head_dim} is too small for 3-D rotary positions")
+    time = max(1, half // 4)
+    height = (half - time) // 2
+    return [time, height, half - time - height]
