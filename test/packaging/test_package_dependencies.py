@@ -44,6 +44,7 @@ MODULE_KEYS = {
     "torchvision": "python3-torchvision",
     "transformers": "python3-transformers-pip",
     "tokenizers": "python3-transformers-pip",  # a dependency of transformers (its tokenizer backend)
+    "accelerate": "python3-transformers-pip",  # installed with transformers (requirements/ros-install.txt)
     "openai": "python3-openai-pip",
     "mcap": "mcap-ros2-support",  # mcap-ros2-support depends on mcap
     "mcap_ros2": "mcap-ros2-support",
@@ -56,7 +57,10 @@ MODULE_KEYS = {
 }
 
 # Probed at run time, used only when installed, deliberately not declared.
-OPTIONAL_MODULES = {"bitsandbytes": "backend.quantization 4bit/8bit on a GPU; the node names the package when missing"}
+OPTIONAL_MODULES = {
+    "bitsandbytes": "backend.quantization 4bit/8bit on a GPU; the node names the package when missing",
+    "peft": "vilasr-ros train --lora-rank; the command names the package when missing",
+}
 
 # Run dependencies that no import names, with the reason they are needed.
 INDIRECT_RUN_KEYS = {
