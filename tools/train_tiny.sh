@@ -66,14 +66,30 @@ for stage in $(printf '%s\n' stage1 "$STAGE2" stage3 | uniq); do
       --max-new-tokens "$TOKENS" $([ "$mode" = no_tools ] && echo --no-tools) >/dev/null
   done
 done
-vr eval "$OUT/heldout" --out "$OUT/eval/random" --backend replay --trace random >/dev/null
+for mode in tools no_tools; do  # chance: a random box and a random answer (no tools: the answer only)
+  vr eval "$OUT/heldout" --out "$OUT/eval/random-$mode" --backend replay --trace random \
+    $([ "$mode" = no_tools ] && echo --no-tools) >/dev/null
+done
 python - "$OUT" <<'PY'
 import json, sys
+from collections import Counter
 from pathlib import Path
+
 out = Path(sys.argv[1])
+rows = {}
 for run in sorted((out / "eval").iterdir()):
     records = [json.loads(line) for line in (run / "records.jsonl").read_text().splitlines() if line.strip()]
-    score = sum(r["score"] for r in records) / len(records)
-    valid = sum(r["format_valid"] for r in records) / len(records)
-    print(f"{run.name:20s} items {len(records):4d}  score {score:.3f}  format valid {valid:.1%}")
+    choice = [r["score"] for r in records if r["problem_type"] == "multiple choice"]
+    numeric = [r["score"] for r in records if r["problem_type"] != "multiple choice"]
+    rows[run.name] = {
+        "items": len(records),
+        "mean_score": sum(r["score"] for r in records) / len(records),
+        "choice_accuracy": sum(choice) / len(choice) if choice else None,
+        "numeric_mra": sum(numeric) / len(numeric) if numeric else None,
+        "format_valid": sum(r["format_valid"] for r in records) / len(records),
+        "stop_reasons": dict(Counter(r["stop_reason"] for r in records)),
+    }
+    row = rows[run.name]
+    print(f"{run.name:18s} items {row['items']:4d}  score {row['mean_score']:.3f}  format valid {row['format_valid']:.1%}")
+(out / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
 PY
