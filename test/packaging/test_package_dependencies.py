@@ -60,7 +60,7 @@ MODULE_KEYS = {
 OPTIONAL_MODULES = {
     "bitsandbytes": "backend.quantization 4bit/8bit on a GPU; the node names the package when missing",
     "torchao": "backend.quantization torchao-int8/int4; the node names the package when missing",
-    "peft": "LoRA for `vilasr-ros train --lora`; the trainer names the package when missing",
+    "peft": "LoRA for `vilasr-ros train --lora-rank`; the trainer names the package when missing",
     "accelerate": "the training commands only; from pip (requirements/ros-install.txt): rosdep has no key for it",
 }
 
