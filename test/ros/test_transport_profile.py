@@ -39,3 +39,24 @@ def test_the_profile_gives_large_shared_memory_segments_and_socket_buffers_by_de
     used = [t.text for t in participant.findall(".//dds:userTransports/dds:transport_id", NS)]
     assert used == [shm.findtext("dds:transport_id", namespaces=NS), udp.findtext("dds:transport_id", namespaces=NS)]
     assert "fastdds_large_data.xml" in (REPO_ROOT / "launch" / "vilasr.launch.py").read_text()
+
+
+def test_an_installed_package_finds_its_profile_without_the_ament_index(tmp_path, monkeypatch):
+    """A colcon/venv install: <prefix>/lib/pythonX.Y/site-packages/vilasr_ros next to <prefix>/share/vilasr_ros,
+    with AMENT_PREFIX_PATH unset (a plain venv, or the CI's `make test`); and nothing found means None."""
+    import shutil
+
+    import vilasr_ros.ros.transport as transport
+
+    monkeypatch.delenv("AMENT_PREFIX_PATH", raising=False)
+    module = tmp_path / "lib" / "python3.11" / "site-packages" / "vilasr_ros" / "ros" / "transport.py"
+    module.parent.mkdir(parents=True)
+    monkeypatch.setattr(transport, "__file__", str(module))
+    assert transport.shipped_profile() is None
+    environ: dict[str, str] = {}
+    assert transport.use_shipped_transport(environ) is None and environ == {}
+    share = tmp_path / "share" / "vilasr_ros" / "config" / transport.PROFILE_NAME
+    share.parent.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "config" / transport.PROFILE_NAME, share)
+    assert transport.shipped_profile() == share
+    assert transport.use_shipped_transport(environ) is not None and environ[PROFILE_VARIABLES[0]] == str(share)

@@ -74,7 +74,7 @@ from vilasr_ros.ros.conversions import (
 from vilasr_ros.ros.parameters import Settings, declare_node_parameters, read_settings, review_parameter_change
 from vilasr_ros.ros.pose_source import PoseSource, create_pose_source, estimate_problems
 from vilasr_ros.ros.rates import RateWindow
-from vilasr_ros.ros.transport import use_shipped_transport
+from vilasr_ros.ros.transport import PROFILE_NAME, use_shipped_transport, user_chose_transport
 from vilasr_ros.srv import SpatialQuery
 
 NODE_NAME = "vilasr"
@@ -509,6 +509,11 @@ def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     if chosen:
         rclpy.logging.get_logger(NODE_NAME).info(f"Fast DDS: {chosen}")
+    elif not user_chose_transport(os.environ):
+        rclpy.logging.get_logger(NODE_NAME).warning(
+            f"Fast DDS: the shipped {PROFILE_NAME} was not found (neither in the package's share folder nor "
+            "through AMENT_PREFIX_PATH); using Fast DDS's defaults, which lose most large images from other processes"
+        )
     try:
         node = VilasrNode()
     except ConfigError as error:
