@@ -25,7 +25,8 @@ vr() { python -c 'import sys; from vilasr_ros.cli import main; sys.exit(main(sys
 step() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
 mkdir -p "$OUT"
 
-[ -f "$OUT/init/config.json" ] || { step init; vr train init-tiny --out "$OUT/init" --seed "$SEED"; }
+# SIZE: extra init-tiny flags, e.g. SIZE="--hidden-size 256 --vision-hidden-size 128"
+[ -f "$OUT/init/config.json" ] || { step init; vr train init-tiny --out "$OUT/init" --seed "$SEED" ${SIZE:-}; }
 bench() {  # name seed items scenes [families]
   [ -f "$OUT/$1/benchmark.json" ] || vr bench-gen --out "$OUT/$1" --seed "$2" --items "$3" --scenes "$4" "${SCENE[@]}" ${5:+--families "$5"}
 }

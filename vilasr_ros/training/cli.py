@@ -4,7 +4,7 @@
     vilasr-ros train sft   --model DIR --data data.jsonl --out DIR [--steps N] [--lr X] ...
     vilasr-ros train rrs   --model DIR --bench DIR --out DIR [--k 4] [--keep 2] [--min-score 1.0] ...
     vilasr-ros train grpo  --model DIR --bench DIR --out DIR [--group 4] [--beta 0.01] ...
-    vilasr-ros train init-tiny --out DIR [--seed S]
+    vilasr-ros train init-tiny --out DIR [--seed S] [--hidden-size N] [--layers N] [--vision-hidden-size N] ...
 
 Each training command resumes from ``--out`` when a checkpoint of its stage is
 there; ``--out`` is then a model folder the node loads (``backend.model``).
@@ -66,6 +66,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     tiny = stages.add_parser("init-tiny", help="build the trainable tiny Qwen2.5-VL (1 M parameters) from a seed")
     tiny.add_argument("--out", required=True)
     tiny.add_argument("--seed", type=int, default=0)
+    for name in ("hidden_size", "layers", "heads", "vision_hidden_size", "vision_layers"):
+        flag = "--" + name.replace("_", "-")
+        tiny.add_argument(flag, type=int, default=TINY[name], help=f"default {TINY[name]}")
+    tiny.add_argument("--rope-theta", type=float, default=TINY["rope_theta"], help=f"default {TINY['rope_theta']}")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -118,6 +122,20 @@ def run_train(args: argparse.Namespace) -> int:
     return code
 
 
+def _parameter_count(model_dir) -> int:
+    from safetensors import safe_open
+
+    total = 0
+    with safe_open(str(model_dir / "model.safetensors"), "pt") as weights:
+        for name in weights.keys():
+            shape = weights.get_slice(name).get_shape()
+            count = 1
+            for size in shape:
+                count *= size
+            total += count
+    return total
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.stage == "data":
         from vilasr_ros.training.data import write_sft_data
@@ -129,8 +147,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.stage == "init-tiny":
         from vilasr_ros.sim.tiny_model import build_tiny_qwen
 
-        build_tiny_qwen(args.out, seed=args.seed, **TINY)
-        print(f"built the tiny model in {args.out}")
+        sizes = {name: getattr(args, name) for name in TINY if hasattr(args, name)}
+        model = build_tiny_qwen(args.out, seed=args.seed, **{**TINY, **sizes})
+        print(f"built the tiny model in {model} ({_parameter_count(model) / 1e6:.2f} M parameters)")
         return 0
     if args.stage == "sft":
         from vilasr_ros.training.sft import train_sft
