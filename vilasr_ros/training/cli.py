@@ -123,17 +123,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _parameter_count(model_dir) -> int:
-    from safetensors import safe_open
+    from safetensors.torch import load_file
 
-    total = 0
-    with safe_open(str(model_dir / "model.safetensors"), "pt") as weights:
-        for name in weights.keys():
-            shape = weights.get_slice(name).get_shape()
-            count = 1
-            for size in shape:
-                count *= size
-            total += count
-    return total
+    return sum(tensor.numel() for tensor in load_file(str(model_dir / "model.safetensors")).values())
 
 
 def _run(args: argparse.Namespace) -> int:
