@@ -34,6 +34,7 @@ with range, with fewer points and with disagreeing views.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +52,9 @@ MIN_POINTS = 20  # fewer points than this make no box
 MIN_VIEW_POINTS = 10  # a view with fewer points is left out
 MIN_CLOSENESS = 0.01  # metres: the yaw search treats points nearer than this to a side as on it
 SHAPE_FRACTION = 0.03  # a side's model error (a real object is no perfect box, a far side is seen edge-on), per view
-MAX_VIEWS = 8  # drawings of one object read at most (spread over viewing directions)
+MAX_VIEWS = 8  # drawings of one object read at most (spread over viewing directions; more add time, hardly accuracy)
+FULL_VIEWS = 3  # an object read in up to this many views samples each with settings.max_samples
+MIN_VIEW_SAMPLES = 300  # the least samples per view when the budget is shared
 FLOOR_SIGMA = 0.01  # metres, 1-sigma of a bottom taken from the floor estimate
 
 
@@ -393,12 +396,21 @@ def estimate_object_box(
     """
     if max_views < 1:
         raise GeometryError(f"max_views must be at least 1, got {max_views}")
-    used = _spread(drawings, max_views)
-    views = [object_points(drawings[index][0], drawings[index][1], floor_z, settings) for index in used]
+    used = spread_views(drawings, max_views)
+    per_view = view_settings(settings, len(used))
+    views = [object_points(drawings[index][0], drawings[index][1], floor_z, per_view) for index in used]
     return ObjectEstimate(fit_object_box(views, floor_z, settings), views, used)
 
 
-def _spread(drawings: Sequence[tuple[DepthView, Sequence[float]]], count: int) -> list[int]:
+def view_settings(settings: ObjectSettings, views: int) -> ObjectSettings:
+    """``settings`` for each of ``views`` views of one object: the sample budget of FULL_VIEWS views is
+    shared among them (at least MIN_VIEW_SAMPLES each, never more than ``settings.max_samples``), so an
+    object seen in many keyframes costs about as much as one seen in three."""
+    shared = settings.max_samples * FULL_VIEWS // max(FULL_VIEWS, views)
+    return dataclasses.replace(settings, max_samples=min(settings.max_samples, max(MIN_VIEW_SAMPLES, shared)))
+
+
+def spread_views(drawings: Sequence[tuple[DepthView, Sequence[float]]], count: int) -> list[int]:
     """Indices of up to ``count`` drawings whose viewing directions (horizontal) differ most, largest first."""
     if len(drawings) <= count:
         return list(range(len(drawings)))

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vilasr_ros.geometry.boxes import ObjectBox, approach_pose, fit_object_box
+from vilasr_ros.geometry.boxes import MAX_VIEWS, ObjectBox, approach_pose, fit_object_box, spread_views, view_settings
 from vilasr_ros.geometry.camera import pixels_to_rays
 from vilasr_ros.geometry.estimates import OBJECT, SpatialEstimate
 from vilasr_ros.geometry.lifting import KeyframeView
@@ -27,10 +27,6 @@ from vilasr_ros.geometry.object_points import (
     estimate_floor_z,
     object_points,
 )
-
-FULL_VIEWS = 3  # up to this many keyframes, every view samples its box with settings.max_samples
-MIN_VIEW_SAMPLES = 300
-MAX_OBJECT_VIEWS = 8  # keyframes whose points make one object's box (more add time, hardly accuracy)
 
 
 def depth_view(keyframe: KeyframeView) -> DepthView | None:
@@ -71,20 +67,16 @@ def object_boxes(
         if isinstance(keyframe, KeyframeView) and (view := depth_view(keyframe)) is not None
     }
     floor_z = estimate_floor_z(list(views.values()), settings) if views else None
-    # An object seen in many views needs fewer samples per view: the budget of FULL_VIEWS views is shared.
-    per_view = dataclasses.replace(
-        settings,
-        max_samples=max(
-            MIN_VIEW_SAMPLES, settings.max_samples * FULL_VIEWS // min(MAX_OBJECT_VIEWS, max(FULL_VIEWS, len(views)))
-        ),
-    )
     candidates: dict[str, list[tuple[int, SpatialEstimate]]] = {}
     for number, (estimate, members) in enumerate(fused):
         if estimate.kind == OBJECT and estimate.valid_3d:
             candidates.setdefault(estimate.label, []).extend((number, m) for m in members if m.source_index in views)
     by_label: dict[str, list[tuple[int, SpatialEstimate, ObjectPoints]]] = {}
     for label, members in candidates.items():
-        for number, member in _spread_views(members):
+        # At most MAX_VIEWS per label, spread over the directions it was seen from, sharing one sample budget.
+        used = spread_views([(views[member.source_index], member.bbox_px) for _, member in members], MAX_VIEWS)
+        per_view = view_settings(settings, len(used))
+        for number, member in (members[index] for index in used):
             lifted = object_points(views[member.source_index], member.bbox_px, floor_z, per_view)
             if not lifted.empty:
                 by_label.setdefault(label, []).append((number, member, lifted))
@@ -116,16 +108,6 @@ def object_boxes(
                 estimate = with_box(estimate, box, standoff)
         estimates.append(estimate)
     return estimates, boxes
-
-
-def _spread_views(members: list[tuple[int, SpatialEstimate]]) -> list[tuple[int, SpatialEstimate]]:
-    """At most MAX_OBJECT_VIEWS of a label's views, evenly spaced in conversation order (keyframes come in
-    time order, so they are spread along the robot's path and around the object)."""
-    members = sorted(members, key=lambda pair: pair[1].image_index)
-    if len(members) <= MAX_OBJECT_VIEWS:
-        return members
-    step = len(members) / MAX_OBJECT_VIEWS
-    return [members[int(i * step)] for i in range(MAX_OBJECT_VIEWS)]
 
 
 def _object_groups(views: Sequence[ObjectPoints], radius: float) -> list[list[int]]:
