@@ -18,12 +18,13 @@ import sys
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
+import http_stub as sim_http
 import numpy as np
 import pytest
+from http_stub import local_server
 
 from vilasr_ros.config import BackendConfig
 from vilasr_ros.reasoning.backend import BackendError, ChatImage, MinimumWork, SamplingParams
@@ -232,66 +233,48 @@ GOOD_STREAM = [
 ]
 
 
-class StubHandler(BaseHTTPRequestHandler):
+class StubHandler(sim_http.StubHandler):
     """Answers /v1/chat/completions as the requested model name says."""
 
     requests: list[dict] = []
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         self.requests.append({"body": body, "authorization": self.headers.get("Authorization")})
         model = body["model"]
         if model == "strict" and {"top_k", "min_p", "repetition_penalty"} & set(body):  # like transformers serve
-            self._send(422, "application/json", json.dumps({"detail": "Unexpected fields in the request: {'top_k'}"}))
+            self.send_text(
+                422, "application/json", json.dumps({"detail": "Unexpected fields in the request: {'top_k'}"})
+            )
             return
         if model in ("good", "strict"):
             header = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model}
             events = [f"data: {json.dumps({**header, **chunk})}" for chunk in GOOD_STREAM]
-            self._send(200, "text/event-stream", "\n\n".join([*events, "data: [DONE]", ""]))
+            self.send_text(200, "text/event-stream", "\n\n".join([*events, "data: [DONE]", ""]))
         elif model == "unauthorized":
-            self._send(401, "application/json", json.dumps({"error": {"message": "Invalid API key", "code": 401}}))
+            self.send_text(401, "application/json", json.dumps({"error": {"message": "Invalid API key", "code": 401}}))
         elif model == "forbidden":
-            self._send(403, "application/json", json.dumps({"detail": "Not allowed"}))
+            self.send_text(403, "application/json", json.dumps({"detail": "Not allowed"}))
         elif model == "missing":
             error = {"error": {"message": "The model `missing` does not exist.", "code": 404}}  # vLLM's answer
-            self._send(404, "application/json", json.dumps(error))
+            self.send_text(404, "application/json", json.dumps(error))
         elif model == "broken":
-            self._send(500, "application/json", json.dumps({"error": {"message": "CUDA out of memory"}}))
+            self.send_text(500, "application/json", json.dumps({"error": {"message": "CUDA out of memory"}}))
         elif model == "not-json":
-            self._send(200, "text/event-stream", "data: {this is not json\n\n")
+            self.send_text(200, "text/event-stream", "data: {this is not json\n\n")
         elif model == "stream-error":  # how transformers serve reports a failure after the headers went out
-            self._send(200, "text/event-stream", 'data: {"error": "generation failed: boom"}\n\n')
+            self.send_text(200, "text/event-stream", 'data: {"error": "generation failed: boom"}\n\n')
         elif model == "no-choices":
-            self._send(200, "application/json", json.dumps({"id": "c", "object": "chat.completion"}))
+            self.send_text(200, "application/json", json.dumps({"id": "c", "object": "chat.completion"}))
         elif model == "slow":
             time.sleep(2.0)
-            self._send(500, "application/json", "{}")
-
-    def _send(self, status: int, content_type: str, text: str) -> None:
-        data = text.encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:  # the client gave up (timeout test)
-            pass
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+            self.send_text(500, "application/json", "{}")
 
 
 @pytest.fixture(scope="module")
 def stub_url():
-    server = ThreadingHTTPServer((HOST, 0), StubHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://{HOST}:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with local_server(StubHandler) as url:
+        yield url
 
 
 def stub_generate(url: str, model: str, **options: object):

@@ -10,17 +10,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from http_stub import StubHandler, local_server
 
 from vilasr_ros.reasoning.backend import BackendError, ChatImage, SamplingParams, StopEvent
 from vilasr_ros.reasoning.openai_backend import MAX_CHARS_PER_TOKEN, OpenAIBackend
 
 pytestmark = pytest.mark.slow  # waits out server deadlines
 
-HOST = "127.0.0.1"
 MARGIN = 1.0  # seconds a loaded 2-core machine may add to a bound
 
 
@@ -36,26 +35,21 @@ def chunk(content: str | None = None, finish: str | None = None) -> str:
     return f"data: {json.dumps(body)}\n\n"
 
 
-class BadServer(BaseHTTPRequestHandler):
+class BadServer(StubHandler):
     """The model name picks the misbehaviour; ``log`` records requests and when a client went away."""
 
     log: list[tuple[str, float]] = []
     closing = threading.Event()
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         model = body["model"]
         self.log.append((f"request {model}", time.monotonic()))
         if model == "hung":  # accepts, never answers
             self.closing.wait(60)
             return
         if model == "broken":
-            data = b'{"error": {"message": "overloaded"}}'
-            self.send_response(503)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_text(503, "application/json", '{"error": {"message": "overloaded"}}')
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -80,20 +74,12 @@ class BadServer(BaseHTTPRequestHandler):
         except OSError:
             self.log.append((f"client gone {model}", time.monotonic()))
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def bad_url():
-    server = ThreadingHTTPServer((HOST, 0), BadServer)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://{HOST}:{server.server_address[1]}/v1"
-    BadServer.closing.set()
-    server.shutdown()
-    server.server_close()
+    with local_server(BadServer) as url:
+        yield url
+        BadServer.closing.set()
 
 
 def session(url: str, model: str, **options):

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
 import numpy as np
 import pytest
+from http_stub import StubHandler, local_server
 
 from vilasr_ros.config import BackendConfig, ConfigError
 from vilasr_ros.reasoning.backend import BackendError, ChatImage, SamplingParams
 from vilasr_ros.reasoning.openai_backend import OpenAIBackend
 
-HOST = "127.0.0.1"
 # vLLM's answer when a prompt has more images than --limit-mm-per-prompt allows (its OpenAI-style error body)
 VLLM_IMAGE_LIMIT = {
     "object": "error",
@@ -30,41 +28,24 @@ STREAM = [
 ]
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(StubHandler):
     bodies: list[dict] = []
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         self.bodies.append(body)
         if body["model"] == "one-image-only":
-            self._send(400, "application/json", json.dumps(VLLM_IMAGE_LIMIT))
+            self.send_text(400, "application/json", json.dumps(VLLM_IMAGE_LIMIT))
             return
         header = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": body["model"]}
         events = [f"data: {json.dumps({**header, **chunk})}" for chunk in STREAM]
-        self._send(200, "text/event-stream", "\n\n".join([*events, "data: [DONE]", ""]))
-
-    def _send(self, status: int, content_type: str, text: str) -> None:
-        data = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.send_text(200, "text/event-stream", "\n\n".join([*events, "data: [DONE]", ""]))
 
 
 @pytest.fixture(scope="module")
 def url():
-    server = ThreadingHTTPServer((HOST, 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://{HOST}:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with local_server(Handler) as served:
+        yield served
 
 
 def smooth_image(index: int) -> ChatImage:

@@ -200,8 +200,7 @@ def test_tool_error(tmp_path):
 
 
 def test_the_45_image_cap(tmp_path):
-    # VSI-Bench-like frames (640x480 -> 644x476). Drawings on drawings differ from the reference only where
-    # it re-draws an anti-aliased label over its own burnt-in copy (a few hundred pixels).
+    # VSI-Bench-like frames (640x480 -> 644x476).
     frames = [scene(640, 480, 20 + n) for n in range(16)]
     call = lambda indices: tool("Object Mapper", *[box(i, [10 + i, 10, 120, 100 + i], f"object {i}") for i in indices])  # noqa: E731
     turns = [call(range(1, 11)), call(range(11, 21)), call(range(21, 33)), ANSWER]
@@ -212,6 +211,39 @@ def test_the_45_image_cap(tmp_path):
         "The index of the given image is 45 (width: 644, height: 476). Then, you can not invoke"
         in document["conversation_text"]
     )
+
+
+def test_the_45_image_cap_reached_by_one_of_several_new_images_keeps_the_several_image_framing(tmp_path):
+    frames = [scene(224, 168, 40 + n) for n in range(16)]
+    call = lambda indices: tool("Object Mapper", *[box(i, [10 + i, 10, 120, 100], f"object {i}") for i in indices])  # noqa: E731
+    turns = [call(range(1, 11)), call(range(11, 21)), call(range(21, 29)), call([1, 2]), ANSWER]
+    document, episode, code = check(tmp_path, frames, "How many chairs?", turns, "numeric", style="multi_view")
+    assert code == 0 and len(document["model_images"]) == 45 == len(episode.images)
+    assert len(document["turns"][3]["new_images"]) == 1  # image 45; the call's second image dropped
+    assert document["conversation_text"].endswith(
+        "structure your response as required:\n\n<|im_end|>\n<|im_start|>assistant\n" + ANSWER
+    )
+
+
+def test_drawings_on_drawings_are_the_references_pixels(tmp_path):
+    """Calls that keep what is drawn (new labels, a label re-stated where it was) draw on the drawn base, as the
+    reference does: a re-drawn anti-aliased label darkens exactly as in training. Small frames, where a few
+    differing label pixels would matter most."""
+    source = scene(224, 168, 8)
+    turns = [
+        tool("Object Mapper", box(1, [20, 20, 90, 80], "chair")),
+        tool("Object Mapper", box(2, [110, 30, 200, 140], "door")),
+        tool("Path Tracer", line(3, [50, 50], [150, 90], "path")),
+        tool("Object Mapper", box(4, [20, 20, 90, 80], "chair"), box(4, [120, 100, 170, 150], "table")),
+        ANSWER,
+    ]
+    document, out, code = replay(tmp_path, [source], "Where is the chair?", turns)
+    episode = run_reference([source], "Where is the chair?", turns)
+    assert code == 0 and document["conversation_text"] == episode.sequence
+    assert len(document["model_images"]) == 5 == len(episode.images)
+    for entry, theirs in zip(document["model_images"], episode.images):
+        ours = np.asarray(Image.open(out / entry["file"]))
+        assert np.array_equal(ours, np.asarray(theirs.convert("RGB"))), entry
 
 
 def test_deliberate_differences_change_pixels_not_text(tmp_path):

@@ -13,6 +13,7 @@ import importlib.util
 import numpy as np
 import pytest
 import torch
+from sharpened_model import sharpened
 
 from vilasr_ros.config import BackendConfig, ConfigError
 from vilasr_ros.reasoning.backend import BackendError, ChatImage, SamplingParams
@@ -24,19 +25,6 @@ pytestmark = pytest.mark.model
 
 TURNS = 10
 FORCED = '<think> Forced turn. </think> Action: Object Mapper\n```json\n[{"index": 1, "bbox_2d": [1, 2, 30, 40]}]\n```'
-
-
-def backend_for(tiny_model_dir, decode: str, incremental: bool = True) -> TransformersBackend:
-    """The tiny model with attention and output sharpened (positions then move log-probs by >1e-3)."""
-    loaded = TransformersBackend(str(tiny_model_dir), decode=decode, incremental=incremental)
-    with torch.no_grad():
-        for layer in loaded.model.model.language_model.layers:
-            for projection in (layer.self_attn.q_proj, layer.self_attn.k_proj):
-                projection.weight.mul_(10.0)
-                projection.bias.mul_(10.0)
-            layer.self_attn.o_proj.weight.mul_(5.0)
-        loaded.model.lm_head.weight.mul_(30.0)
-    return loaded
 
 
 def image(index: int) -> ChatImage:
@@ -75,7 +63,7 @@ def transcript(
 
 @pytest.fixture(scope="module")
 def dynamic_run(tiny_model_dir):
-    backend = backend_for(tiny_model_dir, "dynamic")
+    backend = sharpened(tiny_model_dir, decode="dynamic")
     yield transcript(backend, SamplingParams(temperature=0.0)), backend
     backend.close()
 
@@ -83,7 +71,7 @@ def dynamic_run(tiny_model_dir):
 def test_static_cache_gives_the_dynamic_loops_greedy_tokens_over_10_turns(tiny_model_dir, dynamic_run):
     (expected_tokens, expected_logprobs, _), _ = dynamic_run
     assert sum(len(ids) for ids in expected_tokens) > 40  # the transcript really decodes
-    backend = backend_for(tiny_model_dir, "static")
+    backend = sharpened(tiny_model_dir, decode="static")
     tokens, logprobs, capacity = transcript(backend, SamplingParams(temperature=0.0))
     assert tokens == expected_tokens
     for actual, expected in zip(logprobs, expected_logprobs, strict=True):
@@ -95,7 +83,7 @@ def test_static_cache_gives_the_dynamic_loops_greedy_tokens_over_10_turns(tiny_m
 
 def test_a_closed_sessions_cache_serves_the_next_query_with_the_same_tokens(tiny_model_dir, dynamic_run):
     (expected_tokens, _, _), _ = dynamic_run
-    backend = backend_for(tiny_model_dir, "static")
+    backend = sharpened(tiny_model_dir, decode="static")
     first = transcript(backend, SamplingParams(temperature=0.0))
     spare = backend._spare_decoder
     assert spare is not None and spare.capacity == first[2]
@@ -107,7 +95,7 @@ def test_a_closed_sessions_cache_serves_the_next_query_with_the_same_tokens(tiny
 
 def test_reprefill_mode_on_a_static_cache_gives_the_same_tokens(tiny_model_dir, dynamic_run):
     (expected_tokens, _, _), _ = dynamic_run
-    backend = backend_for(tiny_model_dir, "static", incremental=False)
+    backend = sharpened(tiny_model_dir, decode="static", incremental=False)
     assert transcript(backend, SamplingParams(temperature=0.0))[0] == expected_tokens
     backend.close()
 
@@ -116,7 +104,7 @@ def test_sampling_draws_the_same_tokens_for_the_same_seed(tiny_model_dir, dynami
     _, dynamic = dynamic_run
     sampling = SamplingParams(temperature=0.75, top_p=0.9, seed=1234)
     expected = transcript(dynamic, sampling)[0]
-    backend = backend_for(tiny_model_dir, "static")
+    backend = sharpened(tiny_model_dir, decode="static")
     assert transcript(backend, sampling)[0] == expected
     other_seed = transcript(backend, SamplingParams(temperature=0.75, top_p=0.9, seed=99))[0]
     assert other_seed != expected  # the seed matters: the equality above is not vacuous

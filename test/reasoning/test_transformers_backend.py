@@ -13,6 +13,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from sharpened_model import sharpened
 
 from vilasr_ros.config import BackendConfig
 from vilasr_ros.reasoning.backend import BackendError, ChatImage, SamplingParams
@@ -27,25 +28,6 @@ FORCED = (
     "<think> The chair is left. </think> Action: Object Mapper\n"
     '```json\n[{"index": 1, "bbox_2d": [1, 2, 30, 40], "label": "chair"}]\n```'
 )
-
-
-def sharpened(tiny_model_dir, incremental: bool = True) -> TransformersBackend:
-    """The tiny model with its attention and output sharpened in memory.
-
-    At its initial scale the random model barely looks at positions (1-D instead
-    of M-RoPE positions moves its log-probs by ~1e-4); scaled like this, one token
-    off by one position moves them by >1e-3 while the two exact computations still
-    agree to ~1e-5, so the comparisons below can tell right positions from wrong.
-    """
-    loaded = TransformersBackend(str(tiny_model_dir), incremental=incremental)
-    with torch.no_grad():
-        for layer in loaded.model.model.language_model.layers:
-            for projection in (layer.self_attn.q_proj, layer.self_attn.k_proj):
-                projection.weight.mul_(10.0)
-                projection.bias.mul_(10.0)
-            layer.self_attn.o_proj.weight.mul_(5.0)
-        loaded.model.lm_head.weight.mul_(30.0)
-    return loaded
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from action_msgs.msg import GoalStatus
+from http_stub import StubHandler, local_server
 from lifecycle_msgs.msg import Transition
 from node_harness import WAIT, Camera, change_state, start_node, stop_node, wait_until_active
 from rcl_interfaces.msg import Parameter as ParameterMsg
@@ -163,14 +163,14 @@ GOOD = [
 ]
 
 
-class BadServer(BaseHTTPRequestHandler):
+class BadServer(StubHandler):
     """Hangs (or sends only keep-alive comments) when the question says HANG / KEEPALIVE; else answers B."""
 
     arrivals: list[tuple[str, float]] = []
     closing = threading.Event()
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        body = self.read_body().decode()
         kind = "hang" if "HANG" in body else "keepalive" if "KEEPALIVE" in body else "good"
         self.arrivals.append((kind, time.monotonic()))
         if kind == "hang":
@@ -192,21 +192,14 @@ class BadServer(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def bad_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BadServer)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     BadServer.arrivals.clear()
     BadServer.closing.clear()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    BadServer.closing.set()
-    server.shutdown()
-    server.server_close()
+    with local_server(BadServer) as url:
+        yield url
+        BadServer.closing.set()
 
 
 def openai_node(namespace, tmp_path, url):

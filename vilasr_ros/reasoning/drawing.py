@@ -8,10 +8,11 @@ the box colour in Pillow's default font at (x1 + 8, y1 + 6), colours from a
 and a blue end dot of radius 4, coordinates converted with the reference's
 arithmetic (``int`` truncation, boxes' corners then ordered).
 
-Two deliberate differences from the reference (see the README): every derived
-image is rendered from the pristine (resized) source frame with its full merged
-list, so a box the model replaced really disappears (the reference draws on top
-of the previous drawing); and same-label items of one call are all kept.
+Two deliberate differences from the reference (see the README): a call that
+moves or replaces an item already drawn is rendered from the pristine (resized)
+source frame with its full merged list, so the replaced item really disappears
+(the reference draws on top of the previous drawing, as the engine does for
+every other call); and same-label items of one call are all kept.
 """
 
 from __future__ import annotations

@@ -221,7 +221,7 @@ class _Run:
                     f"{len(groups) - len(new_images)} new image(s) dropped: engine.max_images is {self.config.max_images}"
                 )
             final = number + 1 >= self.config.max_turns or len(self.images) >= self.config.max_images
-            content = protocol.tool_result_content(self._refs(new_images), final=final)
+            content = protocol.tool_result_content(self._refs(new_images), final=final, several=len(groups) > 1)
             self._add_user(session, content)
             self._record(number, text, parsed.action, new_images, protocol.content_text(content), problems, finished)
         raise AssertionError("unreachable: the last allowed turn always ends the loop")
@@ -310,7 +310,7 @@ class _Run:
     def _draw(
         self, base_index: int, box_calls: list[protocol.BoxCall], line_calls: list[protocol.LineCall]
     ) -> ConversationImage:
-        """A new image: the base's source frame with the merged annotation lists drawn on it.
+        """A new image: the merged annotation lists drawn on the base image (or on its pristine frame).
 
         Boxes and lines merge separately: an image that got only boxes inherits its base's lines.
         What is drawn is what the model wrote; the image's public lists are clamped into the image.
@@ -321,13 +321,17 @@ class _Run:
         lines = merge_by_label(
             base_lines, [Line(call.label, call.start_point_2d, call.end_point_2d) for call in line_calls]
         )
-        pristine = self.images[base.source_index - 1].pixels
+        # The reference draws the merged lists on a copy of the base image, drawings included. Where the call
+        # keeps every inherited item as it was, so do we (the same pixels); where it moves or replaces one,
+        # the lists are drawn on the pristine frame, so the replaced item really disappears.
+        kept = boxes[: len(base_boxes)] == base_boxes and lines[: len(base_lines)] == base_lines
+        canvas = base.pixels if kept else self.images[base.source_index - 1].pixels
         width, height = base.mapping.width, base.mapping.height
         image = ConversationImage(
             index=len(self.images) + 1,
             source_index=base.source_index,
             base_index=base_index,
-            pixels=render(pristine, boxes, lines),
+            pixels=render(canvas, boxes, lines),
             mapping=base.mapping,
             boxes=[Box(box.label, clamp_box(box.bbox_2d, width, height)) for box in boxes],
             lines=[

@@ -120,17 +120,18 @@ def first_user_content(
     return content
 
 
-def tool_result_content(images: list[ImageRef], final: bool) -> list[ImageRef | str]:
+def tool_result_content(images: list[ImageRef], final: bool, several: bool = False) -> list[ImageRef | str]:
     """The user turn that returns the drawn images; ``final`` forbids further tool use.
 
     One image: ``{pad}\\n{prompt}\\n``; several: each image followed by its index line
     (and ``\\n``), the last by the continue / final text, then ``\\n\\n`` (the reference's
-    template with an empty prompt).
+    template with an empty prompt). ``several``: the call made several images even if only one is
+    returned (the rest fell beyond the image cap): the reference then keeps the several-image form.
     """
     if not images:
         raise ValueError("a tool-result turn needs at least one image")
     tail = FINAL_TEXT if final else CONTINUE_TEXT
-    if len(images) == 1:
+    if len(images) == 1 and not several:
         image = images[0]
         return [image, "\n" + image_index_line(image.index, image.width, image.height) + tail + "\n"]
     content: list[ImageRef | str] = []
@@ -276,11 +277,16 @@ def _add_item(turn: ParsedTurn, item: Any, where: str) -> None:
             return
         turn.items.append(BoxCall(index, label, box))  # type: ignore[arg-type]
         return
-    start, end = _numbers(item["start_point_2d"], 2), _numbers(item["end_point_2d"], 2)
+    # The reference reads a point's first two numbers (plot_movement: point[0], point[1]) and ignores the rest.
+    start, end = (_numbers(_first_two(item[key]), 2) for key in ("start_point_2d", "end_point_2d"))
     if start is None or end is None:
         turn.invalid.append(f"{where}: start_point_2d and end_point_2d must be two finite numbers each")
         return
     turn.items.append(LineCall(index, label, start, end))  # type: ignore[arg-type]
+
+
+def _first_two(value: Any) -> Any:
+    return value[:2] if isinstance(value, (list, tuple)) else value
 
 
 def _number(value: Any) -> float | None:

@@ -176,7 +176,13 @@ def build_tiny_qwen(
     )
     processor.save_pretrained(directory)
     (directory / "TINY_RANDOM_MODEL.json").write_text(
-        json.dumps({"what": "tiny random Qwen2.5-VL built by vilasr_ros for tests; not a real model", "seed": seed})
+        json.dumps(
+            {
+                "what": "tiny random Qwen2.5-VL built by vilasr_ros for tests; not a real model",
+                "seed": seed,
+                "parameters": sum(parameter.numel() for parameter in model.parameters()),
+            }
+        )
     )
     return directory
 

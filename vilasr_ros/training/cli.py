@@ -13,6 +13,7 @@ there; ``--out`` is then a model folder the node loads (``backend.model``).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
@@ -122,12 +123,6 @@ def run_train(args: argparse.Namespace) -> int:
     return code
 
 
-def _parameter_count(model_dir) -> int:
-    from safetensors.torch import load_file
-
-    return sum(tensor.numel() for tensor in load_file(str(model_dir / "model.safetensors")).values())
-
-
 def _run(args: argparse.Namespace) -> int:
     if args.stage == "data":
         from vilasr_ros.training.data import write_sft_data
@@ -141,7 +136,8 @@ def _run(args: argparse.Namespace) -> int:
 
         sizes = {name: getattr(args, name) for name in TINY if hasattr(args, name)}
         model = build_tiny_qwen(args.out, seed=args.seed, **{**TINY, **sizes})
-        print(f"built the tiny model in {model} ({_parameter_count(model) / 1e6:.2f} M parameters)")
+        count = json.loads((model / "TINY_RANDOM_MODEL.json").read_text())["parameters"]
+        print(f"built the tiny model in {model} ({count / 1e6:.2f} M parameters)")
         return 0
     if args.stage == "sft":
         from vilasr_ros.training.sft import train_sft
