@@ -47,6 +47,33 @@ def test_after_stamps_jump_back_the_buffer_keeps_the_new_items():
     assert buffer.nearest(102 * S, S) is None  # the stale items went first
 
 
+def test_a_byte_bounded_buffer_evicts_the_oldest_arrivals_and_keeps_the_newest_however_large():
+    buffer = StampedBuffer(capacity=100, max_bytes=1000, size=len)
+    for second in range(10):
+        buffer.add(second * S, "x" * 300)
+    assert len(buffer) == 3 and buffer.total(len) == 900  # 3 x 300 <= 1000 < 4 x 300
+    assert buffer.nearest(9 * S, 0) is not None and buffer.nearest(6 * S, 0) is None
+    buffer.add(20 * S, "y" * 5000)  # larger than the bound: kept alone
+    assert len(buffer) == 1 and buffer.nearest(20 * S, 0) == "y" * 5000
+    buffer.clear()
+    buffer.add(S, "z")
+    assert buffer.total(len) == 1
+    with pytest.raises(ValueError):
+        StampedBuffer(capacity=3, max_bytes=10)
+
+
+def test_depth_waiting_for_pairing_is_bounded_in_bytes_whatever_streams_in():
+    from vilasr_ros.keyframes.pairing import DEPTH_BUFFER_BYTES
+
+    pairing, _ = pairing_with_problems()
+    bomb = np.zeros((2160, 3840), np.float32)  # a 4K float depth image: 33 MB
+    for index in range(20):  # depth only, no colour frame ever arrives
+        pairing.add_depth(index * S, bomb.copy(), 0.0)
+    assert pairing.held_bytes <= max(DEPTH_BUFFER_BYTES, bomb.nbytes)
+    [frame] = pairing.add_colour(19 * S, "", scene(0, 2160, 3840), 0.0)  # the newest depth is still there
+    assert frame.depth is not None
+
+
 def test_pose_history_interpolates_after_a_jump_back():
     history = PoseHistory(capacity=4, max_gap_ns=2 * S)
     for second in range(100, 104):

@@ -64,6 +64,30 @@ def test_a_call_with_100k_boxes_draws_the_first_64_and_says_so_quickly():
     )
 
 
+def test_a_huge_python_literal_block_is_read_only_up_to_the_literal_limit():
+    """literal_eval costs ~2 us a character: a 6 MB single-quoted block is cut at MAX_LITERAL_CHARS and said so."""
+    from vilasr_ros.reasoning.protocol import MAX_LITERAL_CHARS
+
+    items = [{"index": 1, "bbox_2d": [i % 100, 10, i % 100 + 20, 40], "label": f"thing{i}"} for i in range(100_000)]
+    turn = "<think> all </think> Action: Object Mapper\n```json\n" + repr(items) + "\n```"
+    result = run([turn, ANSWER])
+    assert result.stop_reason == "answered"
+    assert [box.label for box in result.images[1].boxes] == [f"thing{i}" for i in range(MAX_ITEMS_PER_CALL)]
+    problems = result.turns[0].problems
+    assert any(f"only the items in its first {MAX_LITERAL_CHARS} characters were read" in p for p in problems)
+    assert any("tool items beyond the first 64 of one call were not drawn" in p for p in problems)
+
+
+def test_json_words_that_are_no_python_literal_drop_the_block_as_the_reference_does():
+    from vilasr_ros.reasoning.protocol import parse_turn
+
+    for word in ("true", "null", "NaN"):
+        turn = parse_turn(f'```json\n[{{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "a", "seen": {word}}}]\n```')
+        assert turn.items == [] and turn.problems == ["json block 1: not a valid literal (ValueError)"], word
+    turn = parse_turn('```json\n[{"index": 1, "bbox_2d": [1, 2, 3, 4], "label": "true"}]\n```')  # only in a string
+    assert [item.label for item in turn.items] == ["true"]
+
+
 def test_a_conversation_draws_at_most_256_items_then_the_rest_are_reported():
     calls = MAX_ITEMS_PER_QUERY // MAX_ITEMS_PER_CALL  # 4 full calls use the whole conversation's budget
     turns = [many_boxes(MAX_ITEMS_PER_CALL, prefix=f"c{n}_") for n in range(calls)]

@@ -27,6 +27,9 @@ from vilasr_ros.core.poses import Pose, compose
 from vilasr_ros.keyframes.sync import PoseHistory, StampedBuffer
 
 DEPTH_BUFFER = 30
+# Bytes of depth kept for pairing per camera, outside keyframes.max_bytes (a fixed overhead): 26 720p 16-bit
+# images, 13 float ones; the newest image is always kept, however large.
+DEPTH_BUFFER_BYTES = 48 * 2**20
 MAX_PENDING = 5  # colour frames waiting for depth / camera_info; more go on without them
 
 # (camera optical frame, stamp in ns, the camera's extrinsic in the base frame) -> pose in a fixed frame
@@ -60,7 +63,9 @@ class FramePairing:
         self._on_problem = on_problem
         self._depth_tolerance_ns = round(settings.depth_tolerance * 1e9)
         self._wait_s = 2 * settings.depth_tolerance + 0.1
-        self._depth: StampedBuffer[_Depth] = StampedBuffer(DEPTH_BUFFER)
+        self._depth: StampedBuffer[_Depth] = StampedBuffer(
+            DEPTH_BUFFER, max_bytes=DEPTH_BUFFER_BYTES, size=lambda depth: depth.image.nbytes
+        )
         self._pending: list[_PendingFrame] = []
         self._intrinsics: CameraIntrinsics | None = None
         self._extrinsic = settings.extrinsic

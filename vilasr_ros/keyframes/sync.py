@@ -22,8 +22,17 @@ class StampedBuffer(Generic[Item]):
     stamps jump back the new (older-stamped) items are kept, not the stale ones.
     """
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(
+        self, capacity: int, max_bytes: int | None = None, size: Callable[[Item], int] | None = None
+    ) -> None:
+        """``max_bytes`` (with ``size``, an item's bytes): also evict while the items hold more than that,
+        always keeping the newest."""
+        if (max_bytes is None) != (size is None):
+            raise ValueError("max_bytes and size go together")
         self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._size = size
+        self._bytes = 0
         self._stamps: list[int] = []
         self._items: list[Item] = []
         self._added: list[int] = []  # arrival number of each item, in stamp order
@@ -36,8 +45,14 @@ class StampedBuffer(Generic[Item]):
             self._stamps.insert(position, stamp_ns)
             self._items.insert(position, item)
             self._added.insert(position, next(self._arrivals))
-            if len(self._stamps) > self._capacity:
+            if self._size is not None:
+                self._bytes += self._size(item)
+            while len(self._stamps) > self._capacity or (
+                self._max_bytes is not None and self._bytes > self._max_bytes and len(self._stamps) > 1
+            ):
                 oldest = self._added.index(min(self._added))
+                if self._size is not None:
+                    self._bytes -= self._size(self._items[oldest])
                 del self._stamps[oldest], self._items[oldest], self._added[oldest]
 
     def total(self, size: Callable[[Item], int]) -> int:
@@ -50,6 +65,7 @@ class StampedBuffer(Generic[Item]):
             self._stamps.clear()
             self._items.clear()
             self._added.clear()
+            self._bytes = 0
 
     def nearest(self, stamp_ns: int, tolerance_ns: int) -> Item | None:
         """The item whose stamp is nearest to ``stamp_ns``, if within ``tolerance_ns``."""

@@ -194,7 +194,7 @@ class _Run:
                     StopReason.CANCELLED if self.cancel.is_set() else StopReason.TIMEOUT,
                     error=self._stop_message(),
                 )
-            parsed = protocol.parse_turn(text)
+            parsed = protocol.parse_turn(text, max_items=MAX_ITEMS_PER_CALL)
             problems = parsed.problems + parsed.invalid
             if parsed.answer is not None:
                 self._record(number, text, parsed.action, [], None, problems, finished)
@@ -203,7 +203,7 @@ class _Run:
             if stop is not None:
                 self._record(number, text, parsed.action, [], None, problems, finished)
                 return self._finish(session, stop[0], error=stop[1])
-            kept = self._within_caps(parsed.items, problems)
+            kept = self._within_caps(parsed.items, parsed.unread, problems)
             if not kept:  # the conversation's drawing budget is spent
                 self._record(number, text, parsed.action, [], None, problems, finished)
                 return self._finish(session, StopReason.TOOL_ERROR, error=f"turn {number}: {problems[-1]}")
@@ -289,12 +289,12 @@ class _Run:
             return None, False
         return generation.text, generation.finished
 
-    def _within_caps(self, calls: list, problems: list[str]) -> list:
+    def _within_caps(self, calls: list, unread: int, problems: list[str]) -> list:
         """The call's items that are drawn: the first MAX_ITEMS_PER_CALL, within the conversation's
-        MAX_ITEMS_PER_QUERY; the rest are reported in ``problems``."""
-        if len(calls) > MAX_ITEMS_PER_CALL:
+        MAX_ITEMS_PER_QUERY; the rest (``unread``: entries the parser only counted) are reported in ``problems``."""
+        if len(calls) + unread > MAX_ITEMS_PER_CALL:
             problems.append(
-                f"{len(calls) - MAX_ITEMS_PER_CALL} tool items beyond the first {MAX_ITEMS_PER_CALL} of one call "
+                f"{len(calls) + unread - MAX_ITEMS_PER_CALL} tool items beyond the first {MAX_ITEMS_PER_CALL} of one call "
                 "were not drawn"
             )
             calls = calls[:MAX_ITEMS_PER_CALL]

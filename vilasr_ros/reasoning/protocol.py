@@ -9,6 +9,7 @@ the reference, and why") lists the differences.
 from __future__ import annotations
 
 import ast
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ FINAL_TEXT = (
     "Please answer the initial question and structure your response as required:"
 )
 
+# A block that is not JSON is read as a Python literal; ``literal_eval`` costs ~2 us a character, so beyond
+# this many characters only the items before the cut are read (far more than one call's drawing cap).
+MAX_LITERAL_CHARS = 64 * 1024
+_NOT_PYTHON = re.compile(r"\b(?:true|false|null|NaN|Infinity)\b")  # JSON words literal_eval refuses
 _ACTION = re.compile(r"Action:\s*(Object Mapper|Path Tracer|Answer)\b")
 _ANSWER = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.DOTALL)
 JSON_FENCE = "```json"
@@ -194,6 +199,7 @@ class ParsedTurn:
     answer: str | None = None
     problems: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
+    unread: int = 0  # list entries after ``max_items`` tool items, counted but not read (never drawn)
 
     @property
     def boxes(self) -> list[BoxCall]:
@@ -227,20 +233,22 @@ def json_blocks(text: str) -> list[str]:
     return blocks
 
 
-def parse_turn(text: str) -> ParsedTurn:
+def parse_turn(text: str, max_items: int | None = None) -> ParsedTurn:
     """Parse an assistant turn with the reference's rules, but never raise.
 
-    Each block is read as a Python literal (``ast.literal_eval``, never ``eval``; a
+    Each block is read as a Python literal (``ast.literal_eval``, never ``eval``, or
+    ``json.loads`` where that gives the same value, see :func:`_read_block`; a
     block that does not parse is dropped, as in the reference); in a list, an object
     with ``bbox_2d`` + ``label`` is an Object Mapper item, one with ``start_point_2d`` +
-    ``end_point_2d`` + ``label`` a Path Tracer item, anything else is ignored.
+    ``end_point_2d`` + ``label`` a Path Tracer item, anything else is ignored. After
+    ``max_items`` tool items the remaining entries are only counted (``unread``).
     """
     actions = _ACTION.findall(text)
     turn = ParsedTurn(action=actions[-1] if actions else None, answer=extract_answer(text))
     for block_number, block in enumerate(json_blocks(text), start=1):
         where = f"json block {block_number}"
         try:
-            value = ast.literal_eval(block)
+            value = _read_block(block, where, turn.problems)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
             turn.problems.append(f"{where}: not a valid literal ({type(error).__name__})")
             continue
@@ -248,8 +256,55 @@ def parse_turn(text: str) -> ParsedTurn:
             turn.problems.append(f"{where}: expected a list of items, got {type(value).__name__}")
             continue
         for item_number, item in enumerate(value, start=1):
+            if max_items is not None and len(turn.items) >= max_items:
+                turn.unread += len(value) - item_number + 1
+                break
             _add_item(turn, item, f"{where}, item {item_number}")
     return turn
+
+
+def _read_block(block: str, where: str, problems: list[str]) -> Any:
+    """The block as the reference's ``ast.literal_eval`` reads it, in bounded time.
+
+    JSON is parsed with ``json.loads`` (linear and fast) when the result is also what ``literal_eval``
+    gives: no ``true``/``false``/``null`` and no non-finite numbers, which are not Python literals (the
+    reference drops such a block, and so does the fallback here). Anything else goes to ``literal_eval``,
+    a list longer than MAX_LITERAL_CHARS cut after its last whole item before the limit.
+    """
+    try:
+        value = json.loads(block)
+    except (ValueError, RecursionError):
+        pass
+    else:
+        if not _NOT_PYTHON.search(block) or _python_literal(value):
+            return value
+    if len(block) > MAX_LITERAL_CHARS:
+        head = block[:MAX_LITERAL_CHARS]
+        cut = head.rfind("}")
+        if not block.lstrip().startswith("[") or cut < 0:
+            raise ValueError(f"a {len(block)}-character block that is not a JSON list")
+        problems.append(
+            f"{where}: {len(block)} characters of Python literal; only the items in its first "
+            f"{MAX_LITERAL_CHARS} characters were read"
+        )
+        block = head[: cut + 1] + "]"
+    return ast.literal_eval(block)
+
+
+def _python_literal(value: Any) -> bool:
+    """Whether parsed JSON holds only values a Python literal can write (iteratively: no deep recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item is None or isinstance(item, bool):
+            return False
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def _add_item(turn: ParsedTurn, item: Any, where: str) -> None:
