@@ -22,9 +22,7 @@ class StampedBuffer(Generic[Item]):
     stamps jump back the new (older-stamped) items are kept, not the stale ones.
     """
 
-    def __init__(
-        self, capacity: int, max_bytes: int | None = None, size: Callable[[Item], int] | None = None
-    ) -> None:
+    def __init__(self, capacity: int, max_bytes: int | None = None, size: Callable[[Item], int] | None = None) -> None:
         """``max_bytes`` (with ``size``, an item's bytes): also evict while the items hold more than that,
         always keeping the newest."""
         if (max_bytes is None) != (size is None):
