@@ -120,6 +120,17 @@ def test_timeout_cancel_and_backend_failure():
     assert waited.stop_reason == "timeout" and "queue" in waited.error
 
 
+def test_a_query_that_timed_out_or_was_cancelled_gets_no_geometry_after_it():
+    """The worker is free for the next query at the deadline: drawings are not lifted once the caller left."""
+    outcome = pipeline([BOX, BOX, BOX], delay=0.2).run(query(), threading.Event(), time.monotonic() + 0.3)
+    assert outcome.stop_reason == "timeout" and outcome.result is not None and len(outcome.result.images) > 1
+    assert outcome.estimates is None
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    outcome = pipeline([BOX, BOX, BOX], delay=0.2).run(query(), cancel, time.monotonic() + 30)
+    assert outcome.stop_reason == "cancelled" and outcome.estimates is None
+
+
 def test_concurrent_queries_through_the_worker_busy_and_in_order():
     runner = pipeline([BOX, ANSWER, BOX, ANSWER], delay=0.1)
     worker = QueryWorker(queue_size=1)
@@ -145,4 +156,7 @@ def test_given_frames_and_the_default_deadline():
         Estimation(),
         on_phase=phases.append,
     )
-    assert stalled.stop_reason == "timeout" and phases == ["selecting_keyframes", "reasoning", "estimating"]
+    assert stalled.stop_reason == "timeout" and phases == [
+        "selecting_keyframes",
+        "reasoning",
+    ]  # no geometry after the deadline

@@ -47,6 +47,26 @@ def test_descriptors_carry_the_schema_ranges_and_read_only(plain_node):
     assert not result.successful and "engine.max_turns" in result.reason
 
 
+@pytest.mark.parametrize(
+    ("value", "rectified"), [(True, True), (False, False), ("true", True), ("auto", False), ("false", False)]
+)
+def test_rectified_takes_a_boolean_as_yaml_and_the_command_line_write_it(plain_node, value, rectified):
+    node = plain_node(
+        Parameter("cameras.names", value=["front"]),
+        Parameter("cameras.front.image_topic", value="/front/image_raw"),
+        Parameter("cameras.front.rectified", value=value),
+    )
+    settings = declare_node_parameters(node)
+    assert settings.cameras[0].is_rectified is rectified
+    assert node.describe_parameter("cameras.front.rectified").dynamic_typing
+
+
+def test_rectified_refuses_other_words_clearly(plain_node):
+    node = plain_node(Parameter("cameras.names", value=["front"]), Parameter("cameras.front.rectified", value="yes"))
+    with pytest.raises(ConfigError, match=r"cameras\.front\.rectified must be one of auto, true, false"):
+        declare_node_parameters(node)
+
+
 def test_an_out_of_range_start_value_is_a_config_error_naming_the_bounds(plain_node):
     node = plain_node(Parameter("engine.max_turns", value=0))
     with pytest.raises(ConfigError, match=r"engine\.max_turns must be >= 1"):

@@ -61,9 +61,16 @@ def _param(
     minimum: float | None = None,
     maximum: float | None = None,
     exclusive_minimum: bool = False,
+    also_bool: bool = False,
 ) -> Any:
-    """A parameter field: its default, its description and (for numbers) its :class:`Bounds`."""
+    """A parameter field: its default, its description and (for numbers) its :class:`Bounds`.
+
+    ``also_bool``: a string choice that also takes a boolean (``true``/``false`` written unquoted in YAML
+    or on the command line), read as the string "true"/"false" (declared with dynamic typing in ROS).
+    """
     metadata: dict[str, Any] = {"doc": doc}
+    if also_bool:
+        metadata["also_bool"] = True
     if minimum is not None or maximum is not None:
         metadata["bounds"] = Bounds(minimum, maximum, exclusive_minimum)
     return field(default=default, metadata=metadata)
@@ -471,7 +478,8 @@ class CameraConfig:
     rectified: str = _param(
         "auto",
         "Whether the colour image is rectified: true (use CameraInfo P, no distortion), false (K and D), or auto "
-        "(true when image_topic has a segment starting with image_rect).",
+        "(true when image_topic has a segment starting with image_rect). A boolean true/false is read the same.",
+        also_bool=True,
     )
     depth_transport: str = _param(
         "raw", "raw (sensor_msgs/Image) or compressedDepth (compressed_depth_image_transport)."
@@ -524,7 +532,10 @@ class CameraConfig:
         for item in _camera_fields():
             key = f"cameras.{name}.{item.name}"
             if key in values:
-                fields[item.name] = _coerce(key, values[key], type(item.default))
+                value = values[key]
+                if item.metadata.get("also_bool") and isinstance(value, bool):
+                    value = "true" if value else "false"
+                fields[item.name] = _coerce(key, value, type(item.default))
         return cls(name=name, **fields)
 
 
@@ -535,6 +546,11 @@ def _camera_fields() -> list[dataclasses.Field]:
 def camera_parameter_defaults(name: str) -> dict[str, Any]:
     """The ROS names and defaults of camera ``name``'s parameters."""
     return {f"cameras.{name}.{item.name}": item.default for item in _camera_fields()}
+
+
+def camera_parameters_also_bool(name: str) -> set[str]:
+    """The ROS names of camera ``name``'s string parameters that also take a boolean (dynamic typing)."""
+    return {f"cameras.{name}.{item.name}" for item in _camera_fields() if item.metadata.get("also_bool")}
 
 
 def camera_parameter_descriptions(name: str) -> dict[str, str]:

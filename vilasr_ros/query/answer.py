@@ -69,7 +69,8 @@ def answer(
 ) -> QueryOutcome:
     """Answer ``query`` about the frames ``select`` picks, before ``deadline`` (``time.monotonic()``;
     default: ``query.timeout`` from now). ``cancel`` stops it between tokens; ``forced_turns``
-    teacher-forces a recorded transcript (see :meth:`ReasoningEngine.run`)."""
+    teacher-forces a recorded transcript (see :meth:`ReasoningEngine.run`). A query cancelled, timed out
+    or past its deadline when the loop ends gets no 3D estimates (the caller no longer waits for them)."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
     deadline = started + query.timeout if deadline is None else deadline
@@ -109,6 +110,9 @@ def answer(
     except ReasoningError as error:
         return finish(QueryOutcome(query, StopReason.REJECTED, str(error), frames))
 
+    stopped = result.stop_reason in (StopReason.CANCELLED, StopReason.TIMEOUT) or cancel.is_set()
+    if stopped or time.monotonic() >= deadline:  # the caller stopped waiting: no geometry past the deadline
+        return finish(QueryOutcome(query, result.stop_reason, result.error, frames, result))
     _notify(on_phase, "estimating")
     estimates = estimate_drawings(
         result.images,

@@ -19,6 +19,7 @@ otherwise. While unconfigured every valid change (the queue size within that lim
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ from vilasr_ros.config import (
     camera_parameter_bounds,
     camera_parameter_defaults,
     camera_parameter_descriptions,
+    camera_parameters_also_bool,
     parameter_bounds,
     parameter_defaults,
     parameter_descriptions,
@@ -76,7 +78,11 @@ def declare_node_parameters(node: Node) -> Settings:
     config = NodeConfig.from_parameters(_values(node, parameter_defaults()))
     for name in config.cameras.names:
         _declare(
-            node, camera_parameter_defaults(name), camera_parameter_descriptions(name), camera_parameter_bounds(name)
+            node,
+            camera_parameter_defaults(name),
+            camera_parameter_descriptions(name),
+            camera_parameter_bounds(name),
+            camera_parameters_also_bool(name),
         )
     return read_settings(node)
 
@@ -133,11 +139,21 @@ def review_parameter_change(
     return SetParametersResult(successful=True), settings
 
 
-def _declare(node: Node, defaults: dict[str, Any], descriptions: dict[str, str], bounds: dict[str, Bounds]) -> None:
+def _declare(
+    node: Node,
+    defaults: dict[str, Any],
+    descriptions: dict[str, str],
+    bounds: dict[str, Bounds],
+    also_bool: Collection[str] = (),
+) -> None:
     for name, default in defaults.items():
         if node.has_parameter(name):
             continue
-        descriptor = ParameterDescriptor(description=descriptions[name], read_only=name.startswith(READ_ONLY_PREFIXES))
+        descriptor = ParameterDescriptor(
+            description=descriptions[name],
+            read_only=name.startswith(READ_ONLY_PREFIXES),
+            dynamic_typing=name in also_bool,  # a string choice that also takes true/false
+        )
         value = list(default) if isinstance(default, tuple) else default
         if isinstance(default, tuple):
             descriptor.type = ParameterType.PARAMETER_STRING_ARRAY
