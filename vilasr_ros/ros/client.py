@@ -5,11 +5,16 @@ from __future__ import annotations
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
 from vilasr_ros.core.question import AnswerType
 from vilasr_ros.query.request import ANSWER_TYPES_BY_CODE
 from vilasr_ros.ros.conversions import duration_to_seconds, seconds_to_duration
 from vilasr_ros.srv import SpatialQuery
+
+
+# As deep as the node's request queue: a caller that sends a burst before it spins keeps every response.
+CLIENT_QOS = QoSProfile(depth=1000, reliability=QoSReliabilityPolicy.RELIABLE)
 
 
 class QueryClientError(RuntimeError):
@@ -37,7 +42,7 @@ def build_request(
 
 def call_query(node: Node, service: str, request: SpatialQuery.Request, wait: float) -> SpatialQuery.Response:
     """Call ``service`` from ``node`` and wait at most ``wait`` seconds for each step."""
-    client = node.create_client(SpatialQuery, service)
+    client = node.create_client(SpatialQuery, service, qos_profile=CLIENT_QOS)
     executor = SingleThreadedExecutor(context=node.context)
     executor.add_node(node)
     try:
