@@ -12,7 +12,6 @@ from vilasr_ros.query.request import ANSWER_TYPES_BY_CODE
 from vilasr_ros.ros.conversions import duration_to_seconds, seconds_to_duration
 from vilasr_ros.srv import SpatialQuery
 
-
 # As deep as the node's request queue: a caller that sends a burst before it spins keeps every response.
 CLIENT_QOS = QoSProfile(depth=1000, reliability=QoSReliabilityPolicy.RELIABLE)
 
