@@ -261,6 +261,7 @@ def run_query(backend: Any, decode_tokens: int, turns: int) -> dict:
     import torch
 
     from vilasr_ros.config import EngineConfig
+    from vilasr_ros.core.stop import StopReason
     from vilasr_ros.reasoning.engine import ReasoningEngine
     from vilasr_ros.sim.transcripts import drawing_transcript
 
@@ -273,7 +274,7 @@ def run_query(backend: Any, decode_tokens: int, turns: int) -> dict:
     result = engine.run(frames, QUESTION, forced_turns=drawing_transcript(turns, KEYFRAMES))
     synchronize(backend.device)
     wall = time.perf_counter() - started
-    if result.stop_reason != "answered":
+    if result.stop_reason != StopReason.ANSWERED:
         raise RuntimeError(f"the benchmark query ended with {result.stop_reason}: {result.error}")
     record = timed.records[-1]
     record["s_per_query"] = wall

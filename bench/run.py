@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from vilasr_ros.config import EngineConfig
+from vilasr_ros.core.stop import StopReason
 from vilasr_ros.reasoning.engine import ReasoningEngine
 from vilasr_ros.reasoning.replay_backend import ReplayBackend
 from vilasr_ros.sim.transcripts import drawing_transcript
@@ -67,7 +68,7 @@ def loop_overhead(repeats: int) -> dict[str, float]:
         started = time.perf_counter()
         result = engine.run(frames, QUESTION)
         times.append(time.perf_counter() - started)
-        assert result.stop_reason == "answered" and len(result.turns) == TURNS, result.error
+        assert result.stop_reason == StopReason.ANSWERED and len(result.turns) == TURNS, result.error
     return {
         "loop_overhead_ms_per_turn": 1e3 * statistics.median(times) / TURNS,
         "loop_overhead_ms_per_query_4x720p": 1e3 * statistics.median(times),
@@ -94,7 +95,7 @@ def incremental_vs_reprefill(repeats: int) -> dict[str, float]:
                 started = time.perf_counter()
                 result = engine.run(frames, QUESTION, forced_turns=transcript)
                 times.append(time.perf_counter() - started)
-                assert result.stop_reason == "answered", result.error
+                assert result.stop_reason == StopReason.ANSWERED, result.error
             backend.close()
             work = result.work
             figures[f"{label}_s_per_query"] = statistics.median(times)
@@ -137,7 +138,7 @@ def decode_paths(repeats: int) -> dict[str, float]:
                 started = time.perf_counter()
                 result = engine.run(frames, QUESTION, forced_turns=transcript)
                 times.append(time.perf_counter() - started)
-                assert result.stop_reason == "answered", result.error
+                assert result.stop_reason == StopReason.ANSWERED, result.error
             backend.close()
             record = timed.records[-1]
             figures[f"decode_{path}_s_per_query"] = statistics.median(times)

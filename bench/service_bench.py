@@ -321,7 +321,7 @@ def pipeline_without_ros(repeats: int) -> dict:
     from vilasr_ros.config import EngineConfig, KeyframeConfig, QueryConfig
     from vilasr_ros.core.camera import CameraIntrinsics, Frame
     from vilasr_ros.keyframes.store import KeyframeStore
-    from vilasr_ros.query.answer import Estimation, answer, from_store
+    from vilasr_ros.query import Estimation, answer, from_store
     from vilasr_ros.query.request import QueryRequest, resolve_request
     from vilasr_ros.reasoning.engine import ReasoningEngine
     from vilasr_ros.reasoning.replay_backend import ReplayBackend

@@ -4,7 +4,7 @@
     python tools/render_parameters.py --write  # rewrite both
 
 The schema (vilasr_ros/config/schema.py) is the single source: names, types, defaults
-and descriptions. test/test_package_files.py runs the check.
+and descriptions. test/packaging/test_package_files.py runs the check.
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ def reason_command(args: argparse.Namespace) -> int:
     from vilasr_ros.core.errors import DataError
     from vilasr_ros.io.frame_files import FrameFiles, read_frames
     from vilasr_ros.io.keyframe_folder import read_keyframes
-    from vilasr_ros.query.answer import Estimation, answer, given
+    from vilasr_ros.query import Estimation, answer, given
     from vilasr_ros.query.request import QueryError, QueryRequest, resolve_request
     from vilasr_ros.query.results import write_result
     from vilasr_ros.reasoning.backend import BackendError

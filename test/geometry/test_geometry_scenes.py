@@ -364,7 +364,8 @@ def test_without_depth_the_estimate_is_2d_with_pixels_and_the_camera_bearing():
 
     assert (estimate.has_depth, estimate.has_pose, estimate.valid_3d) == (False, True, False)
     assert estimate.frame_id == "" and math.isnan(estimate.position[0]) and math.isnan(estimate.range)
-    assert estimate.bbox_px == pytest.approx(MAPPING.box_to_source(box.bbox_2d))
+    x1, y1, x2, y2 = box.bbox_2d
+    assert estimate.bbox_px == pytest.approx((*MAPPING.to_source(x1, y1), *MAPPING.to_source(x2, y2)))
     assert estimate.range_frame_id == OPTICAL_FRAME and estimate.bearing > 0
     assert "no depth" in estimate.note
     assert result.distances == []

@@ -41,7 +41,7 @@ def test_wheel_has_the_core_modules_and_the_console_entry_point(tmp_path):
     assert {
         "vilasr_ros/config/schema.py",
         "vilasr_ros/cli.py",
-        "vilasr_ros/query/answer.py",
+        "vilasr_ros/query/answering.py",
         "vilasr_ros/ros/node.py",
         "vilasr_ros/reasoning/prompts/system_prompt.txt",
         "vilasr_ros/reasoning/prompts/question_template.txt",

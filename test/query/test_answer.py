@@ -10,7 +10,7 @@ from vilasr_ros.config import EngineConfig, KeyframeConfig, QueryConfig
 from vilasr_ros.core.camera import CameraIntrinsics, Frame
 from vilasr_ros.core.poses import Pose
 from vilasr_ros.keyframes.store import KeyframeStore
-from vilasr_ros.query.answer import Estimation, answer, from_store, given
+from vilasr_ros.query import Estimation, answer, from_store, given
 from vilasr_ros.query.request import QueryRequest, resolve_request
 from vilasr_ros.query.worker import QueryWorker, WorkerBusy
 from vilasr_ros.reasoning.backend import Backend, BackendError, Generation, Session

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vilasr_ros.reasoning.answers import parse_answer, parse_choice, parse_number, parse_quantity
+from vilasr_ros.reasoning.answers import parse_answer, parse_choice, parse_quantity
 
 
 @pytest.mark.parametrize(
@@ -22,14 +22,6 @@ from vilasr_ros.reasoning.answers import parse_answer, parse_choice, parse_numbe
 )
 def test_choice_is_the_leading_option_letter(answer, options, letter):
     assert parse_choice(answer, options) == letter
-
-
-@pytest.mark.parametrize(
-    "answer, number",
-    [("about 2.5 m", 2.5), ("1,200 mm", 1200.0), ("-3", -3.0), (".5", 0.5), ("no number", None), ("1e999", None)],
-)
-def test_number_is_the_first_number_as_written(answer, number):
-    assert parse_number(answer) == number
 
 
 @pytest.mark.parametrize(
@@ -58,7 +50,7 @@ def test_number_is_the_first_number_as_written(answer, number):
 )
 def test_quantities_are_normalised_to_metres_and_radians(answer, si_value, si_unit, unit):
     quantity = parse_quantity(answer)
-    assert quantity is not None and quantity.has_unit
+    assert quantity is not None and quantity.si_unit
     assert quantity.si_value == pytest.approx(si_value)
     assert (quantity.si_unit, quantity.unit) == (si_unit, unit)
 
@@ -100,7 +92,6 @@ def test_unitless_or_ambiguous_numbers_stay_plain(answer, value):
         assert quantity is None
     else:
         assert (quantity.value, quantity.si_value, quantity.unit, quantity.si_unit) == (value, value, "", "")
-        assert not quantity.has_unit
 
 
 def test_non_finite_numbers_are_not_quantities():

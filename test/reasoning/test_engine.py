@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from vilasr_ros.config import EngineConfig
 from vilasr_ros.core.conversation import Box, Line
 from vilasr_ros.core.question import AnswerType
+from vilasr_ros.core.stop import StopReason
 from vilasr_ros.reasoning.backend import Backend, BackendError, ChatImage, Generation, Session
 from vilasr_ros.reasoning.engine import ReasoningEngine, ReasoningError
 from vilasr_ros.reasoning.replay_backend import ReplayBackend, load_transcript
 
-STOP_REASONS = {"answered", "max_turns", "max_images", "tool_error", "timeout", "cancelled", "backend_error"}
+STOP_REASONS = set(StopReason) - {StopReason.REJECTED}  # "rejected" is the query layer's, never the engine's
 
 
 class ScriptedSession(Session):
@@ -204,7 +205,8 @@ def test_model_coordinates_map_back_to_the_camera_image():
     camera = np.zeros((720, 1280, 3), np.uint8)
     result, _ = run([boxes({"index": 1, "bbox_2d": [392, 210, 784, 420], "label": "x"}), ANSWER_B], images=[camera])
     image = result.images[1]
-    assert image.mapping.box_to_source(image.boxes[0].bbox_2d) == (640.0, 360.0, 1280.0, 720.0)
+    x1, y1, x2, y2 = image.boxes[0].bbox_2d
+    assert (*image.mapping.to_source(x1, y1), *image.mapping.to_source(x2, y2)) == (640.0, 360.0, 1280.0, 720.0)
 
 
 def test_backend_failure_is_a_stop_reason_not_a_crash():

@@ -35,7 +35,7 @@ def test_resize_for_model_maps_back_to_source_pixels():
     resized, mapping = resize_for_model(image, 351232)
     assert resized.shape == (420, 784, 3)
     assert mapping.to_source(784, 420) == (1280.0, 720.0)
-    assert mapping.box_to_source((392, 210, 784, 420)) == (640.0, 360.0, 1280.0, 720.0)
+    assert (*mapping.to_source(392, 210), *mapping.to_source(784, 420)) == (640.0, 360.0, 1280.0, 720.0)
 
 
 @pytest.mark.parametrize(

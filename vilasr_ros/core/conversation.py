@@ -42,12 +42,6 @@ class ResizeMapping:
         """A point in model (resized) pixels -> source-image pixels."""
         return x * self.source_width / self.width, y * self.source_height / self.height
 
-    def box_to_source(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-        """A box ``(x1, y1, x2, y2)`` in model pixels -> source-image pixels."""
-        x1, y1 = self.to_source(box[0], box[1])
-        x2, y2 = self.to_source(box[2], box[3])
-        return x1, y1, x2, y2
-
 
 @dataclass
 class ConversationImage:

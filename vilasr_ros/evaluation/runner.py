@@ -1,7 +1,7 @@
 """``vilasr-ros eval``: every item through the node's query path, scored, recorded, tabulated; resumable.
 
 Each item becomes a :class:`ResolvedQuery` (:func:`resolve_request`) answered by
-:func:`vilasr_ros.query.answer.answer` about the item's frames (a generated
+:func:`vilasr_ros.query.answer` about the item's frames (a generated
 item: its scene's keyframe folder with depth, calibration and poses; an
 authors' item: its image files), with the item's prompt style (video or
 images) and model-call limit. The output folder holds:
@@ -47,7 +47,7 @@ from vilasr_ros.evaluation.items import EvalItem, PromptStyle
 from vilasr_ros.evaluation.traces import ideal_trace, random_trace
 from vilasr_ros.io.frame_files import FrameFiles, read_frames
 from vilasr_ros.io.keyframe_folder import read_keyframes
-from vilasr_ros.query.answer import Estimation, QueryOutcome, answer, given
+from vilasr_ros.query import Estimation, QueryOutcome, answer, given
 from vilasr_ros.query.request import QueryError, QueryRequest, resolve_request
 from vilasr_ros.reasoning.backend import Backend, BackendError
 from vilasr_ros.reasoning.engine import ReasoningEngine

@@ -7,10 +7,13 @@ range and bearing from the robot base, REP 103). Plain Python (numpy,
 OpenCV), no ROS. Entry point: :func:`estimate_drawings`.
 
 Modules: ``camera`` (pixels, depth pixels, undistorted rays), ``depth``
-(robust depth of a region), ``transforms`` (rigid transforms, range and
-bearing), ``lifting`` (one drawing on one keyframe -> one estimate),
-``fusion`` (views -> fused estimates, distances), ``estimates`` (the result
-types), ``pipeline`` (the entry point).
+(robust depth of a region), ``transforms`` (range and bearing; rigid
+transforms themselves are ``vilasr_ros.core.poses``), ``lifting`` (one
+drawing on one keyframe -> one estimate), ``fusion`` (views -> fused
+estimates, distances), ``object_points`` (an object's depth points, floor
+and background separated), ``boxes`` (gravity-aligned 3D boxes, gaps,
+approach poses), ``objects`` (a query's objects as boxes), ``estimates``
+(the result types), ``pipeline`` (the entry point).
 """
 
 from vilasr_ros.geometry.errors import GeometryError

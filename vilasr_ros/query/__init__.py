@@ -1,7 +1,14 @@
 """The query layer: a request and its validation, the one query path, the worker, and the result files.
 
 - ``request``: :class:`QueryRequest` -> validated :class:`ResolvedQuery` (or :class:`QueryError`);
-- ``answer``: :func:`answer` (keyframes -> drawing loop -> 3D estimates -> :class:`QueryOutcome`);
+- ``answering``: :func:`answer`, the one query path (keyframes -> drawing loop -> 3D estimates ->
+  :class:`QueryOutcome`), with the frame selectors :func:`from_store` and :func:`given`;
 - ``worker``: the thread that owns the model and runs queries in order, with a bounded queue;
 - ``results``: ``result.json`` and the drawn images of an outcome.
+
+``from vilasr_ros.query import answer`` gives the function.
 """
+
+from vilasr_ros.query.answering import Estimation, QueryOutcome, answer, from_store, given
+
+__all__ = ["Estimation", "QueryOutcome", "answer", "from_store", "given"]

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 
 _CHOICE = re.compile(r"^\W*([A-Za-z])(?![A-Za-z])")
-_NUMBER = re.compile(r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 METRES = "m"
 RADIANS = "rad"
@@ -78,10 +77,6 @@ class Quantity:
     si_unit: str
     text: str  # the part of the answer it was read from
 
-    @property
-    def has_unit(self) -> bool:
-        return bool(self.si_unit)
-
 
 @dataclass(frozen=True)
 class ParsedAnswer:
@@ -99,15 +94,6 @@ def parse_choice(answer: str, num_options: int) -> str | None:
         return None
     letter = match.group(1).upper()
     return letter if ord(letter) - ord("A") < num_options else None
-
-
-def parse_number(answer: str) -> float | None:
-    """The first number in the answer (``"about 2.5 m"`` -> 2.5), or None."""
-    match = _NUMBER.search(answer)
-    if match is None:
-        return None
-    value = float(match.group(0).replace(",", ""))
-    return value if math.isfinite(value) else None
 
 
 def parse_quantity(answer: str) -> Quantity | None:

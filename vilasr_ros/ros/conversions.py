@@ -24,7 +24,7 @@ from vilasr_ros.geometry import OBJECT, SpatialEstimate
 from vilasr_ros.keyframes.store import StoreStats
 from vilasr_ros.msg import ObjectDistance, ReasoningTurn, SpatialEstimateArray
 from vilasr_ros.msg import SpatialEstimate as SpatialEstimateMsg
-from vilasr_ros.query.answer import QueryOutcome
+from vilasr_ros.query import QueryOutcome
 from vilasr_ros.query.request import QueryRequest, answer_type_from_code
 from vilasr_ros.reasoning.engine import TurnRecord
 

@@ -51,7 +51,7 @@ from vilasr_ros.core.poses import Pose
 from vilasr_ros.core.stop import StopReason
 from vilasr_ros.keyframes.store import KeyframeStore
 from vilasr_ros.msg import SpatialEstimateArray
-from vilasr_ros.query.answer import Estimation, QueryOutcome, answer, from_store
+from vilasr_ros.query import Estimation, QueryOutcome, answer, from_store
 from vilasr_ros.query.request import QueryError, new_query_id, resolve_request
 from vilasr_ros.query.worker import QueryWorker, Reservation, WorkerBusy, WorkerStopped
 from vilasr_ros.reasoning.backend import Backend, BackendError

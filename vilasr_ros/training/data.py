@@ -39,7 +39,7 @@ from vilasr_ros.evaluation.benchmark import load_benchmark
 from vilasr_ros.evaluation.items import EvalItem, PromptStyle
 from vilasr_ros.evaluation.runner import FrameSource
 from vilasr_ros.evaluation.traces import answer_turn, mapper_turn
-from vilasr_ros.query.answer import Estimation, QueryOutcome, answer, given
+from vilasr_ros.query import Estimation, QueryOutcome, answer, given
 from vilasr_ros.query.request import QueryRequest, resolve_request
 from vilasr_ros.reasoning.backend import Backend
 from vilasr_ros.reasoning.engine import ReasoningEngine
