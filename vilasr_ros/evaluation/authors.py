@@ -14,7 +14,8 @@ choice``, ``numerical``, ``regression``, ``free-form``, ``vci``); ``answer``
 ``original_question_type`` (the family); ``data_type`` (``single_view`` /
 ``multi_view``, SPAR and MMSI); ``grid_size`` (Maze, kept in ``extra``).
 
-Prompt branches, as in ``infer.py``:
+Prompt branches, as in ``infer.py`` (``reference_body``: the text the loop sends verbatim inside
+the question template; a multiple-choice record without ``options`` has them in its question):
 
 - ``vsi_bench``: video frames; the frame sentence with ``max_frames`` (16 in
   their script), then the question, options, suffix; every image followed by its
@@ -168,7 +169,7 @@ def _item(record: dict[str, Any], dataset: str, folder: Path, max_frames: int, w
         data_type = _field(record, "data_type", str, where)
         note = SPAR_BOX_NOTE if record.get("original_question_type") in SPAR_BOX_NOTE_TYPES else ""
         body = _without_spar_instructions(question + option_text) + "\n" + note
-        # Our loop appends the options itself: its question is the SPAR question with the same edits.
+        # The loop sends reference_body; the item's question (records, traces) gets the same edits.
         question = _without_spar_instructions(question).rstrip() + ("\n" + note if note else "")
         if data_type == "single_view":
             style, images = PromptStyle.SINGLE, image_paths[:1]

@@ -274,13 +274,36 @@ def _transcripts_by_id(path: str) -> dict[str, list[str]] | None:
 # --- one item -----------------------------------------------------------------------------------
 
 
+def item_request(item: EvalItem, frame_count: int) -> QueryRequest:
+    """The request of an item about its ``frame_count`` frames.
+
+    An authors' item sends its ``reference_body`` (the text their ``infer.py`` builds) verbatim in the
+    question template; its options then only serve to read the answer, so a multiple-choice record
+    whose options are written in the question alone runs too. A generated item's text is built by the
+    loop from its question and options, as a planner's would be.
+    """
+    return QueryRequest(
+        question=item.question,
+        options=item.options,
+        answer_type=item.answer_type,
+        max_keyframes=frame_count,
+        prompt_body=item.reference_body or "",
+    )
+
+
+def item_video(item: EvalItem) -> bool:
+    """The engine's ``video`` flag for ``item``: VSI-Bench's frames; with the reference's body also the
+    multi-view branch, which puts an index line after every view (a single one too)."""
+    return item.prompt_style is PromptStyle.VIDEO or (
+        item.reference_body is not None and item.prompt_style is PromptStyle.VIEWS
+    )
+
+
 def evaluate_item(
     item: EvalItem, frames: Sequence[Frame], backend: Backend, settings: EvalSettings, cancel: threading.Event
 ) -> dict[str, Any]:
     """Answer ``item`` through the query path and describe the outcome as a record."""
-    request = QueryRequest(
-        question=item.question, options=item.options, answer_type=item.answer_type, max_keyframes=len(frames)
-    )
+    request = item_request(item, len(frames))
     engine_config = EngineConfig(
         max_turns=item.max_turns,
         max_pixels=settings.max_pixels,
@@ -288,9 +311,7 @@ def evaluate_item(
         temperature=settings.temperature,
         seed=item_seed(settings.seed, item),
     )
-    engine = ReasoningEngine(
-        backend, engine_config, video=item.prompt_style is PromptStyle.VIDEO, tools=not settings.no_tools
-    )
+    engine = ReasoningEngine(backend, engine_config, video=item_video(item), tools=not settings.no_tools)
     frame_id = frames[0].pose.frame_id if frames and frames[0].pose is not None else "map"
     try:
         query = resolve_request(request, QueryConfig(), query_id=item.id)
