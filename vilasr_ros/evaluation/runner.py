@@ -76,6 +76,7 @@ MARKDOWN_COLUMNS = (
     "stop_reasons",
 )
 FRAME_CACHE = 4  # scenes kept in memory (items of a scene are consecutive)
+BAR_WIDTH = 10  # characters of the progress bar
 
 
 class EvalError(ValueError):
@@ -486,7 +487,9 @@ def _claim(out: Path, settings: EvalSettings, source: str) -> None:
 
 
 class Progress:
-    """One status line: items done of the total, the mean score so far, items per second, time left.
+    """One status line: a bar, items done of the total, the accuracy so far (the mean item score: choices
+    right, MRA of numbers), items per second, time left, e.g.
+    ``eval [#####-----] 5/10 items, accuracy 40.0%, 1.23 items/s, 4 s left``.
 
     On a terminal the line is rewritten in place; otherwise a line is printed every ``interval`` seconds
     and at the end. ``stream`` None prints nothing.
@@ -510,10 +513,12 @@ class Progress:
         ran = done - self.resumed
         elapsed = time.monotonic() - self.started
         rate = ran / elapsed if elapsed > 0 else 0.0
-        score = f"{100 * sum(self.scores) / done:.1f}%" if done else "-"
+        accuracy = f"{100 * sum(self.scores) / done:.1f}%" if done else "-"
         left = f", {(self.total - done) / rate:.0f} s left" if rate > 0 and done < self.total else ""
         resumed = f" ({self.resumed} recorded before)" if self.resumed else ""
-        return f"eval: {done}/{self.total} items{resumed}, score {score}, {rate:.2f} items/s{left}"
+        filled = BAR_WIDTH * done // self.total if self.total else BAR_WIDTH
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        return f"eval [{bar}] {done}/{self.total} items{resumed}, accuracy {accuracy}, {rate:.2f} items/s{left}"
 
     def update(self, score: float) -> None:
         self.scores.append(score)
