@@ -453,7 +453,7 @@ def write_table(out: Path, items: Sequence[EvalItem], records: dict[str, dict[st
     if not ordered:
         table: dict[str, Any] = {"families": {}, "overall": {"count": 0}}
     else:
-        table = tables.aggregate(ordered)
+        table = tables.aggregate(ordered, rule=tables.overall_rule(item.source for item in items))
     (out / TABLE_JSON).write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     text = tables.to_markdown(table, MARKDOWN_COLUMNS) if ordered else "no records yet\n"
     (out / TABLE_MD).write_text(text, encoding="utf-8")
