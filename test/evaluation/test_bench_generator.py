@@ -298,7 +298,7 @@ def test_objects_yaml_and_settings_are_checked(tmp_path):
     scene = sim_scene("run", np.random.default_rng(4), 3, 160, 120)
     write_keyframes(scene.frames, tmp_path / "run")
     (tmp_path / "bad.yaml").write_text("objects:\n  - label: chair\n    centre: [1, 2]\n    size: [1, 1, 1]\n")
-    with pytest.raises(BenchmarkError, match="object 1: centre and size need 3"):
+    with pytest.raises(BenchmarkError, match="object 1: centre needs 3 values"):
         generate_keyframe_benchmark(tmp_path / "b", tmp_path / "run", tmp_path / "bad.yaml")
     (tmp_path / "odom.yaml").write_text(
         "frame_id: odom\nobjects:\n  - {label: chair, centre: [1, 2, 0.5], size: [1, 1, 1]}\n"

@@ -223,16 +223,26 @@ def test_record_log_drops_a_torn_last_line_and_keeps_the_latest_record(tmp_path)
     assert {key: record["score"] for key, record in log.read().items()} == {"a": 0.0, "b": 0.5}
 
 
-def test_progress_lines_show_items_score_and_rate():
+def test_progress_lines_show_a_bar_items_accuracy_rate_and_time_left(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr("vilasr_ros.evaluation.runner.time.monotonic", lambda: clock[0])
     stream = io.StringIO()
     meter = Progress(4, [1.0], stream, interval=3600)
-    meter.update(0.0)
-    meter.update(0.5)  # within the interval and not the last: no line
+    clock[0] = 102.0
+    meter.update(0.0)  # within the interval and not the last: no line
+    assert meter.line() == "eval [#####-----] 2/4 items (1 recorded before), accuracy 50.0%, 0.50 items/s, 4 s left"
+    meter.update(0.5)
+    clock[0] = 106.0
     meter.update(1.0)
     lines = stream.getvalue().splitlines()
-    assert lines[0] == "eval: 1/4 items (1 recorded before), score 100.0%, 0.00 items/s"
-    assert len(lines) == 2 and lines[1].startswith("eval: 4/4 items (1 recorded before), score 62.5%, ")
-    assert lines[1].endswith("items/s")
+    assert lines == [
+        "eval [##--------] 1/4 items (1 recorded before), accuracy 100.0%, 0.00 items/s",
+        "eval [##########] 4/4 items (1 recorded before), accuracy 62.5%, 0.50 items/s",
+    ]
+    plain = Progress(64, [], None)
+    plain.scores = [1.0] * 2 + [0.0] * 3
+    assert plain.line().startswith("eval [-----") and "5/64 items, accuracy 40.0%" in plain.line()
+    assert Progress(64, [1.0] * 32, None).line().startswith("eval [#####-----] 32/64 items")
 
 
 def test_side_by_side_puts_runs_and_their_estimates_in_columns():

@@ -58,7 +58,11 @@ def test_ideal_traces_score_everything(bench, tmp_path, capsys):
     assert all(r["format_valid"] and r["revisions"] == 0 and r["turns"] == 2 and r["model_calls"] == 2 for r in found)
     assert all(r["boxes"] >= 1 for r in found)
     output = capsys.readouterr()
-    assert "| **overall** | 64 | 100.0 |" in output.out and "eval: 64/64 items" in output.err
+    assert (
+        "| **overall** | 64 | 100.0 |" in output.out
+        and "eval [##########] 64/64 items" in output.err
+        and "accuracy 100.0%" in output.err
+    )
     assert (tmp_path / "ideal" / "table.md").read_text().startswith("| family | count | score |")
 
 

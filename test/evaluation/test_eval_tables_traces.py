@@ -46,7 +46,8 @@ def test_markdown_has_a_line_per_family_and_percent_scores():
     lines = text.splitlines()
     assert lines[0].startswith("| family | count | score | accuracy | mra |")
     assert lines[2].startswith("| rel_dir | 3 | 66.7 | 66.7 | - |")
-    assert lines[-1].startswith("| **overall** | 5 | 68.3 |")
+    assert lines[4].startswith("| **overall** | 5 | 68.3 |")
+    assert lines[-1] == "overall score = family mean 68.3 (2 families); item mean 68.0 (5 items)"
 
 
 def test_base_family_merges_vsi_difficulty_levels_like_the_authors():

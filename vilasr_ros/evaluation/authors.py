@@ -14,7 +14,8 @@ choice``, ``numerical``, ``regression``, ``free-form``, ``vci``); ``answer``
 ``original_question_type`` (the family); ``data_type`` (``single_view`` /
 ``multi_view``, SPAR and MMSI); ``grid_size`` (Maze, kept in ``extra``).
 
-Prompt branches, as in ``infer.py``:
+Prompt branches, as in ``infer.py`` (``reference_body``: the text the loop sends verbatim inside
+the question template; a multiple-choice record without ``options`` has them in its question):
 
 - ``vsi_bench``: video frames; the frame sentence with ``max_frames`` (16 in
   their script), then the question, options, suffix; every image followed by its
@@ -31,7 +32,10 @@ Prompt branches, as in ``infer.py``:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +83,10 @@ SPAR_BOX_NOTE = (
 )
 
 
+class RepeatedIdsWarning(UserWarning):
+    """An authors' file repeats item ids; its items were renamed ``<dataset>-<record index>``."""
+
+
 def dataset_of(path: str | Path) -> str:
     """The dataset name a file's stem implies (``vsi_bench.json`` -> ``vsi_bench``); ItemError when unknown."""
     stem = Path(path).stem
@@ -117,7 +125,10 @@ def load_authors_benchmark(
     ``dataset`` defaults to the file's stem; ``image_folder`` (the root of the
     ``image_path`` entries) to the file's folder; ``max_frames`` is the frame
     count the VSI-Bench prompt announces. With ``check_images``, a missing image
-    file is an :class:`ItemError`.
+    file is an :class:`ItemError`. An item's id is the record's ``problem_id``
+    (else ``id``, else its index); when these repeat in the file, every item is
+    named ``<dataset>-<record index>`` instead (0-based, the order of the file), with a
+    :class:`RepeatedIdsWarning`.
     """
     path = Path(path)
     dataset = dataset or dataset_of(path)
@@ -133,6 +144,17 @@ def load_authors_benchmark(
             if missing:
                 raise ItemError(f"{where}: image file(s) not found: {', '.join(missing[:3])}")
         items.append(item)
+    counts = Counter(item.id for item in items)
+    repeated = [key for key, count in counts.items() if count > 1]
+    if repeated:
+        shown = ", ".join(repr(key) for key in repeated[:3]) + (", ..." if len(repeated) > 3 else "")
+        warnings.warn(
+            f"{path}: {len(repeated)} item id(s) repeat ({shown}); the items are named "
+            f"{dataset}-<record index> instead ({dataset}-0 ... {dataset}-{len(items) - 1})",
+            RepeatedIdsWarning,
+            stacklevel=2,
+        )
+        items = [dataclasses.replace(item, id=f"{dataset}-{number}") for number, item in enumerate(items)]
     return items
 
 
@@ -168,7 +190,7 @@ def _item(record: dict[str, Any], dataset: str, folder: Path, max_frames: int, w
         data_type = _field(record, "data_type", str, where)
         note = SPAR_BOX_NOTE if record.get("original_question_type") in SPAR_BOX_NOTE_TYPES else ""
         body = _without_spar_instructions(question + option_text) + "\n" + note
-        # Our loop appends the options itself: its question is the SPAR question with the same edits.
+        # The loop sends reference_body; the item's question (records, traces) gets the same edits.
         question = _without_spar_instructions(question).rstrip() + ("\n" + note if note else "")
         if data_type == "single_view":
             style, images = PromptStyle.SINGLE, image_paths[:1]

@@ -34,18 +34,23 @@ The objects YAML of a recorded run::
 
     frame_id: map            # the frame of the keyframes' poses (default: map)
     objects:
-      - label: red chair
-        category: chair      # optional: the label's last word
+      - label: red chair 1
+        category: chair      # optional: the label's last word without an instance number ("chair")
         shape: box           # box (default) or cylinder
-        centre: [x, y, z]    # the middle of the object, metres
-        size: [sx, sy, sz]   # along the object's own x, y and z; a cylinder's sx = sy = diameter
+        centre: [x, y, z]    # the middle of the object, metres (or center, position; or {x:, y:, z:})
+        size: [sx, sy, sz]   # along the object's own x, y and z (or dimensions); a cylinder's sx = sy = diameter
         yaw: 0.3             # radians about z (optional; or yaw_deg)
+      - label: table
+        box: {min: [x0, y0, z0], max: [x1, y1, z1]}   # a nested box; min/max corners: axis-aligned
+
+The file may also be the bare list of objects (frame ``map``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -224,30 +229,116 @@ def load_objects_yaml(path: str | Path) -> tuple[list[RoomObject], str]:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise BenchmarkError(f"cannot read objects file {path}: {error}") from error
-    if not isinstance(document, dict) or not isinstance(document.get("objects"), list) or not document["objects"]:
-        raise BenchmarkError(f"{path} must hold a mapping with a non-empty list 'objects'")
-    frame_id = str(document.get("frame_id", "map"))
+    if isinstance(document, list):
+        entries, frame_id = document, "map"
+    elif isinstance(document, dict) and isinstance(document.get("objects"), list):
+        entries, frame_id = document["objects"], str(document.get("frame_id", "map"))
+    else:
+        raise BenchmarkError(f"{path} must hold a list of objects, or a mapping with a list 'objects'")
+    if not entries:
+        raise BenchmarkError(f"{path} lists no objects")
     objects, labels = [], set()
-    for number, entry in enumerate(document["objects"], start=1):
-        where = f"{path}, object {number}"
-        try:
-            label = str(entry["label"]).strip()
-            centre = tuple(float(value) for value in entry["centre"])
-            size = tuple(float(value) for value in entry["size"])
-            yaw = math.radians(float(entry["yaw_deg"])) if "yaw_deg" in entry else float(entry.get("yaw", 0.0))
-            shape = str(entry.get("shape", BOX))
-            category = str(entry.get("category") or label.split()[-1])
-        except (KeyError, TypeError, ValueError) as error:
-            raise BenchmarkError(f"{where}: needs label, centre [x, y, z], size [sx, sy, sz] ({error})") from None
-        if not label or label in labels:
-            raise BenchmarkError(f"{where}: labels must be non-empty and unique, got {label!r}")
-        if len(centre) != 3 or len(size) != 3 or min(size) <= 0 or not all(map(math.isfinite, centre + size + (yaw,))):
-            raise BenchmarkError(f"{where}: centre and size need 3 finite values, sizes positive")
-        if shape not in rooms.SHAPES:
-            raise BenchmarkError(f"{where}: shape must be one of {', '.join(rooms.SHAPES)}, got {shape!r}")
-        labels.add(label)
-        objects.append(RoomObject(label, category, shape, centre, size, yaw))
+    for number, entry in enumerate(entries, start=1):
+        item = object_entry(entry, f"{path}, object {number}")
+        if item.label in labels:
+            raise BenchmarkError(f"{path}, object {number}: labels must be unique, {item.label!r} is repeated")
+        labels.add(item.label)
+        objects.append(item)
     return objects, frame_id
+
+
+def object_entry(entry: Any, where: str) -> RoomObject:
+    """One object of the YAML: ``label``, and the box as ``centre`` (or ``center``, ``position``) plus ``size``
+    (or ``dimensions``) with an optional ``yaw`` / ``yaw_deg``, or as ``min`` / ``max`` corners (axis-aligned);
+    the box fields may sit in a nested ``box:`` mapping."""
+    if not isinstance(entry, dict):
+        raise BenchmarkError(f"{where}: expected a mapping (label, centre, size), got {entry!r}")
+    label = str(entry["label"]).strip() if entry.get("label") is not None else ""
+    if not label:
+        raise BenchmarkError(f"{where}: needs a non-empty label")
+    box = entry.get("box")
+    if box is None:
+        fields = entry
+    elif not isinstance(box, dict):
+        raise BenchmarkError(f"{where}: box must be a mapping (centre and size, or min and max), got {box!r}")
+    elif any(name in entry for names in BOX_FIELDS.values() for name in names):
+        raise BenchmarkError(f"{where}: give the box either under 'box:' or beside the label, not both")
+    else:
+        fields = box
+    given = {key: _one_of(fields, names, where) for key, names in BOX_FIELDS.items()}
+    yaw = 0.0
+    if given["min"] or given["max"]:
+        if given["centre"] or given["size"] or given["yaw"]:
+            raise BenchmarkError(f"{where}: give min and max corners, or centre and size (with yaw), not both")
+        if not (given["min"] and given["max"]):
+            raise BenchmarkError(f"{where}: min and max corners go together")
+        low, high = (_vector(*given[key], where) for key in ("min", "max"))
+        centre = tuple((a + b) / 2 for a, b in zip(low, high))
+        size = tuple(b - a for a, b in zip(low, high))
+    else:
+        if not (given["centre"] and given["size"]):
+            raise BenchmarkError(
+                f"{where}: needs centre (or center, position) [x, y, z] and size (or dimensions) [sx, sy, sz], "
+                "or min and max corners"
+            )
+        centre, size = _vector(*given["centre"], where), _vector(*given["size"], where)
+        if given["yaw"]:
+            name, value = given["yaw"]
+            yaw = math.radians(_number(value, name, where)) if name == "yaw_deg" else _number(value, name, where)
+    if min(size) <= 0:
+        raise BenchmarkError(f"{where}: sizes must be positive (max above min), got {list(size)}")
+    shape = str(entry.get("shape", fields.get("shape", BOX)))
+    if shape not in rooms.SHAPES:
+        raise BenchmarkError(f"{where}: shape must be one of {', '.join(rooms.SHAPES)}, got {shape!r}")
+    category = str(entry.get("category") or "").strip() or category_of(label)
+    if not category:
+        raise BenchmarkError(f"{where}: cannot tell a category from the label: give 'category'")
+    return RoomObject(label, category, shape, centre, size, yaw)  # type: ignore[arg-type]
+
+
+# The spellings accepted for each box field (the first is the documented one).
+BOX_FIELDS = {
+    "centre": ("centre", "center", "position"),
+    "size": ("size", "dimensions"),
+    "min": ("min",),
+    "max": ("max",),
+    "yaw": ("yaw", "yaw_deg"),
+}
+_INSTANCE_NUMBER = re.compile(r"[\s_#-]*\d+$")
+
+
+def category_of(label: str) -> str:
+    """The default category: the label's last word once a trailing instance number is cut
+    (``"red chair 1"``, ``"chair_2"``, ``"office_chair"`` -> ``"chair"``), lower case; "" when nothing is left."""
+    return re.split(r"[\s_]+", _INSTANCE_NUMBER.sub("", label.strip()))[-1].lower()
+
+
+def _one_of(fields: dict, names: Sequence[str], where: str) -> tuple[str, Any] | None:
+    """(the spelling used, its value) of a field that has several spellings; None when absent."""
+    present = [name for name in names if name in fields]
+    if len(present) > 1:
+        raise BenchmarkError(f"{where}: {' and '.join(present)} say the same thing: give one")
+    return (present[0], fields[present[0]]) if present else None
+
+
+def _vector(name: str, value: Any, where: str) -> tuple[float, float, float]:
+    if isinstance(value, dict) and set(value) == {"x", "y", "z"}:
+        value = [value["x"], value["y"], value["z"]]
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise BenchmarkError(f"{where}: {name} needs 3 values [x, y, z], got {value!r}")
+    return tuple(_number(v, name, where) for v in value)  # type: ignore[return-value]
+
+
+def _number(value: Any, name: str, where: str) -> float:
+    if isinstance(value, bool):
+        raise BenchmarkError(f"{where}: {name} must be numbers, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BenchmarkError(f"{where}: {name} must be numbers, got {value!r}") from None
+    if not math.isfinite(number):
+        raise BenchmarkError(f"{where}: {name} must be finite, got {value!r}")
+    return number
 
 
 # --- items -------------------------------------------------------------------------------

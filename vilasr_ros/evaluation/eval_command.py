@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from vilasr_ros.config import BACKEND_KINDS, BackendConfig, EngineConfig
 from vilasr_ros.evaluation import tables
-from vilasr_ros.evaluation.authors import DATASETS, DEFAULT_MAX_FRAMES
+from vilasr_ros.evaluation.authors import DATASETS, DEFAULT_MAX_FRAMES, RepeatedIdsWarning
 from vilasr_ros.evaluation.items import ItemError
 from vilasr_ros.evaluation.load import load_items
 from vilasr_ros.evaluation.runner import TABLE_JSON, TABLE_MD, TRACES, EvalError, EvalSettings, run_evaluation
@@ -86,7 +87,11 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     bench = Path(args.bench).resolve()
     try:
-        items = load_items(bench, args.dataset, args.image_folder, args.max_frames)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RepeatedIdsWarning)
+            items = load_items(bench, args.dataset, args.image_folder, args.max_frames)
+        for warning in caught:
+            print(f"vilasr-ros eval: warning: {warning.message}", file=sys.stderr)
         summary = run_evaluation(
             items,
             args.out,

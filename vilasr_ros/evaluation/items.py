@@ -45,7 +45,9 @@ class EvalItem:
     ``question`` is the question text for our loop (the loop adds ``options``
     and the answer-type suffix); ``reference_body`` is, for the authors'
     files, the exact text their ``infer.py`` puts inside the question template
-    (options, index line and suffix included), for byte-exact reproduction.
+    (options, index line and suffix included): the loop then sends it verbatim
+    instead, and ``options`` (possibly none: written in the question) only
+    read the answer.
     ``problem_type`` picks the scoring rule (:func:`scoring.score_answer`),
     ``family`` the row of the results table. ``max_turns`` is the reference's
     model-call limit for this benchmark (10, or 20 for mazes). ``extra`` keeps

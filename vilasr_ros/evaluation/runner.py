@@ -76,6 +76,7 @@ MARKDOWN_COLUMNS = (
     "stop_reasons",
 )
 FRAME_CACHE = 4  # scenes kept in memory (items of a scene are consecutive)
+BAR_WIDTH = 10  # characters of the progress bar
 
 
 class EvalError(ValueError):
@@ -274,13 +275,36 @@ def _transcripts_by_id(path: str) -> dict[str, list[str]] | None:
 # --- one item -----------------------------------------------------------------------------------
 
 
+def item_request(item: EvalItem, frame_count: int) -> QueryRequest:
+    """The request of an item about its ``frame_count`` frames.
+
+    An authors' item sends its ``reference_body`` (the text their ``infer.py`` builds) verbatim in the
+    question template; its options then only serve to read the answer, so a multiple-choice record
+    whose options are written in the question alone runs too. A generated item's text is built by the
+    loop from its question and options, as a planner's would be.
+    """
+    return QueryRequest(
+        question=item.question,
+        options=item.options,
+        answer_type=item.answer_type,
+        max_keyframes=frame_count,
+        prompt_body=item.reference_body or "",
+    )
+
+
+def item_video(item: EvalItem) -> bool:
+    """The engine's ``video`` flag for ``item``: VSI-Bench's frames; with the reference's body also the
+    multi-view branch, which puts an index line after every view (a single one too)."""
+    return item.prompt_style is PromptStyle.VIDEO or (
+        item.reference_body is not None and item.prompt_style is PromptStyle.VIEWS
+    )
+
+
 def evaluate_item(
     item: EvalItem, frames: Sequence[Frame], backend: Backend, settings: EvalSettings, cancel: threading.Event
 ) -> dict[str, Any]:
     """Answer ``item`` through the query path and describe the outcome as a record."""
-    request = QueryRequest(
-        question=item.question, options=item.options, answer_type=item.answer_type, max_keyframes=len(frames)
-    )
+    request = item_request(item, len(frames))
     engine_config = EngineConfig(
         max_turns=item.max_turns,
         max_pixels=settings.max_pixels,
@@ -288,9 +312,7 @@ def evaluate_item(
         temperature=settings.temperature,
         seed=item_seed(settings.seed, item),
     )
-    engine = ReasoningEngine(
-        backend, engine_config, video=item.prompt_style is PromptStyle.VIDEO, tools=not settings.no_tools
-    )
+    engine = ReasoningEngine(backend, engine_config, video=item_video(item), tools=not settings.no_tools)
     frame_id = frames[0].pose.frame_id if frames and frames[0].pose is not None else "map"
     try:
         query = resolve_request(request, QueryConfig(), query_id=item.id)
@@ -431,7 +453,7 @@ def write_table(out: Path, items: Sequence[EvalItem], records: dict[str, dict[st
     if not ordered:
         table: dict[str, Any] = {"families": {}, "overall": {"count": 0}}
     else:
-        table = tables.aggregate(ordered)
+        table = tables.aggregate(ordered, rule=tables.overall_rule(item.source for item in items))
     (out / TABLE_JSON).write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     text = tables.to_markdown(table, MARKDOWN_COLUMNS) if ordered else "no records yet\n"
     (out / TABLE_MD).write_text(text, encoding="utf-8")
@@ -465,7 +487,9 @@ def _claim(out: Path, settings: EvalSettings, source: str) -> None:
 
 
 class Progress:
-    """One status line: items done of the total, the mean score so far, items per second, time left.
+    """One status line: a bar, items done of the total, the accuracy so far (the mean item score: choices
+    right, MRA of numbers), items per second, time left, e.g.
+    ``eval [#####-----] 5/10 items, accuracy 40.0%, 1.23 items/s, 4 s left``.
 
     On a terminal the line is rewritten in place; otherwise a line is printed every ``interval`` seconds
     and at the end. ``stream`` None prints nothing.
@@ -489,10 +513,12 @@ class Progress:
         ran = done - self.resumed
         elapsed = time.monotonic() - self.started
         rate = ran / elapsed if elapsed > 0 else 0.0
-        score = f"{100 * sum(self.scores) / done:.1f}%" if done else "-"
+        accuracy = f"{100 * sum(self.scores) / done:.1f}%" if done else "-"
         left = f", {(self.total - done) / rate:.0f} s left" if rate > 0 and done < self.total else ""
         resumed = f" ({self.resumed} recorded before)" if self.resumed else ""
-        return f"eval: {done}/{self.total} items{resumed}, score {score}, {rate:.2f} items/s{left}"
+        filled = BAR_WIDTH * done // self.total if self.total else BAR_WIDTH
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        return f"eval [{bar}] {done}/{self.total} items{resumed}, accuracy {accuracy}, {rate:.2f} items/s{left}"
 
     def update(self, score: float) -> None:
         self.scores.append(score)

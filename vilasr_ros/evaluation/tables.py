@@ -3,10 +3,14 @@
 A record is a mapping with at least ``family``, ``problem_type`` and ``score``
 (0..1); any other numeric field (turns, drawings, tokens, seconds, ...) is
 averaged per family, ``stop_reason`` (a string) is counted, and booleans are
-averaged as rates. The family score is the mean item score; like the authors'
-tables (``cal_metric_vsibench`` / ``cal_metric_sparbench``), the overall score
-is the mean of the family scores, and VSI-Bench's difficulty variants
-(``_easy``, ``_medium``, ``_hard``) merge into their base family.
+averaged as rates. The family score is the mean item score, and VSI-Bench's
+difficulty variants (``_easy``, ``_medium``, ``_hard``) merge into their base
+family. The overall row holds both means, ``family_score`` (the mean of the
+family scores: the authors' VSI-Bench and SPAR-Bench tables, ``cal_metric_vsibench``
+/ ``cal_metric_sparbench``) and ``item_score`` (the mean over items: the "avg
+score" their ``eval/evaluate.py`` prints, the paper's number for Maze,
+SpatialEval-Real and MMSI-Bench); its ``score`` is the one the table is read
+by (``score_rule``), see :func:`overall_rule`.
 """
 
 from __future__ import annotations
@@ -16,11 +20,23 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vilasr_ros.evaluation import scoring
+from vilasr_ros.evaluation import authors, scoring
 
 _DIFFICULTY = re.compile(r"_(easy|medium|hard).*$", re.DOTALL)
 RESERVED = ("family", "problem_type", "score", "stop_reason", "id", "estimated_value")  # not averaged
 PERCENT = ("score", "accuracy", "mra", "exact", "mean_estimated_score", "mean_format_valid")
+FAMILY_MEAN = "family mean"
+ITEM_MEAN = "item mean"
+# The authors' benchmarks whose published number is evaluate.py's mean over items (they have no per-type table).
+ITEM_MEAN_SOURCES = (authors.MAZE, authors.SPATIALEVAL_REAL, authors.MMSI_BENCH)
+
+
+def overall_rule(sources: Iterable[str]) -> str:
+    """How the overall score of items from ``sources`` (their ``EvalItem.source``) is read, as the paper
+    does: the item mean for Maze, SpatialEval-Real and MMSI-Bench, else the family mean (VSI-Bench,
+    SPAR-Bench and SPAR-Bench-tiny, generated benchmarks, and mixtures)."""
+    found = set(sources)
+    return ITEM_MEAN if found and found <= set(ITEM_MEAN_SOURCES) else FAMILY_MEAN
 
 
 def base_family(name: str) -> str:
@@ -28,15 +44,20 @@ def base_family(name: str) -> str:
     return _DIFFICULTY.sub("", name)
 
 
-def aggregate(records: Iterable[Mapping[str, Any]], merge_difficulty: bool = True) -> dict[str, Any]:
+def aggregate(
+    records: Iterable[Mapping[str, Any]], merge_difficulty: bool = True, rule: str = FAMILY_MEAN
+) -> dict[str, Any]:
     """The table: ``{"families": {name: row}, "overall": row}``.
 
     A row holds ``count``, ``score`` (mean), ``accuracy`` (mean over multiple-choice
     items, or None), ``mra`` (mean over regression items, or None), ``exact``
     (mean over numerical items, or None), ``stop_reasons`` (counts) and the mean
-    of every other numeric field (``mean_<field>``). The overall row's
-    ``score`` is the mean of the family scores, ``item_score`` the mean over items.
+    of every other numeric field (``mean_<field>``). The overall row adds
+    ``family_score`` (the mean of the family scores), ``item_score`` (the mean
+    over items) and ``score_rule`` (``rule``: which of the two its ``score`` is).
     """
+    if rule not in (FAMILY_MEAN, ITEM_MEAN):
+        raise ValueError(f"rule must be {FAMILY_MEAN!r} or {ITEM_MEAN!r}, got {rule!r}")
     groups: dict[str, list[Mapping[str, Any]]] = {}
     everything: list[Mapping[str, Any]] = []
     for record in records:
@@ -49,7 +70,9 @@ def aggregate(records: Iterable[Mapping[str, Any]], merge_difficulty: bool = Tru
     families = {name: _row(rows) for name, rows in sorted(groups.items())}
     overall = _row(everything)
     overall["item_score"] = overall["score"]
-    overall["score"] = _mean([row["score"] for row in families.values()])
+    overall["family_score"] = _mean([row["score"] for row in families.values()])
+    overall["score"] = overall["item_score"] if rule == ITEM_MEAN else overall["family_score"]
+    overall["score_rule"] = rule
     return {"families": families, "overall": overall}
 
 
@@ -84,6 +107,15 @@ def to_markdown(table: Mapping[str, Any], columns: Iterable[str] | None = None) 
     lines = ["| family | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, row in rows.items():
         lines.append(f"| {name} | " + " | ".join(_cell(column, row.get(column)) for column in columns) + " |")
+    overall = table["overall"]
+    if overall.get("family_score") is not None and overall.get("item_score") is not None:
+        means = {
+            FAMILY_MEAN: f"{FAMILY_MEAN} {_cell('score', overall['family_score'])} ({len(table['families'])} families)",
+            ITEM_MEAN: f"{ITEM_MEAN} {_cell('score', overall['item_score'])} ({overall['count']} items)",
+        }
+        rule = overall.get("score_rule", FAMILY_MEAN)
+        other = ITEM_MEAN if rule == FAMILY_MEAN else FAMILY_MEAN
+        lines += ["", f"overall score = {means[rule]}; {means[other]}"]
     return "\n".join(lines) + "\n"
 
 

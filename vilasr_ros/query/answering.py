@@ -102,6 +102,7 @@ def answer(
             query.question,
             query.answer_type,
             query.options,
+            prompt_body=query.prompt_body or None,
             forced_turns=forced_turns,
             on_turn=on_turn,
             cancel=cancel,

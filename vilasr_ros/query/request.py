@@ -24,13 +24,20 @@ class QueryError(ValueError):
 ANSWER_TYPES_BY_CODE = (AnswerType.AUTO, AnswerType.MULTIPLE_CHOICE, AnswerType.NUMERIC, AnswerType.FREE_FORM)
 
 MAX_QUESTION_CHARS = 4000
+MAX_PROMPT_BODY_CHARS = 16000  # a benchmark's verbatim prompt: question, options, instructions
 MAX_OPTIONS = 26
 _LETTERED_OPTION = re.compile(r"^\s*([A-Za-z])\s*[.)]\s+\S")
 
 
 @dataclass(frozen=True)
 class QueryRequest:
-    """A request as received; zeros mean "use the node's default"."""
+    """A request as received; zeros mean "use the node's default".
+
+    ``prompt_body`` (empty for the node's requests) is a benchmark's prompt text, sent verbatim inside
+    the question template instead of the text the loop builds from ``question``, ``options`` and
+    ``answer_type`` (see :func:`vilasr_ros.reasoning.protocol.first_user_content`); the options then
+    only serve to read the answer, and a multiple-choice question may carry them in the body alone.
+    """
 
     question: str
     options: tuple[str, ...] = ()
@@ -39,6 +46,7 @@ class QueryRequest:
     max_keyframes: int = 0
     lookback: float = 0.0
     timeout: float = 0.0
+    prompt_body: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class ResolvedQuery:
     max_keyframes: int
     lookback: float
     timeout: float
+    prompt_body: str = ""
 
 
 def answer_type_from_code(code: int) -> AnswerType:
@@ -75,6 +84,12 @@ def resolve_request(request: QueryRequest, defaults: QueryConfig, query_id: str 
     if len(question) > MAX_QUESTION_CHARS:
         raise QueryError(f"question is {len(question)} characters long; at most {MAX_QUESTION_CHARS} are accepted")
 
+    body = request.prompt_body
+    if len(body) > MAX_PROMPT_BODY_CHARS:
+        raise QueryError(f"prompt_body is {len(body)} characters long; at most {MAX_PROMPT_BODY_CHARS} are accepted")
+    if body and not body.strip():
+        raise QueryError("prompt_body is blank")
+
     options = tuple(option.strip() for option in request.options)
     if any(not option for option in options):
         raise QueryError("options must not contain empty strings")
@@ -85,9 +100,10 @@ def resolve_request(request: QueryRequest, defaults: QueryConfig, query_id: str 
     if answer_type is AnswerType.AUTO:
         answer_type = AnswerType.MULTIPLE_CHOICE if options else AnswerType.FREE_FORM
     if answer_type is AnswerType.MULTIPLE_CHOICE:
-        if len(options) < 2:
-            raise QueryError("a multiple-choice question needs at least two options")
-        options = letter_options(options)
+        if not body:  # with a prompt body, the options are in its text as written (or only there)
+            if len(options) < 2:
+                raise QueryError("a multiple-choice question needs at least two options")
+            options = letter_options(options)
     elif options:
         raise QueryError(f"options were given but answer_type is {answer_type.value}")
 
@@ -110,6 +126,7 @@ def resolve_request(request: QueryRequest, defaults: QueryConfig, query_id: str 
         max_keyframes=request.max_keyframes or defaults.max_keyframes,
         lookback=request.lookback or defaults.lookback,
         timeout=request.timeout or defaults.timeout,
+        prompt_body=body,
     )
 
 

@@ -99,6 +99,7 @@ class ReasoningEngine:
         answer_type: AnswerType = AnswerType.FREE_FORM,
         options: tuple[str, ...] = (),
         *,
+        prompt_body: str | None = None,
         forced_turns: Sequence[str] | None = None,
         on_turn: TurnCallback | None = None,
         on_text: TextCallback | None = None,
@@ -108,11 +109,15 @@ class ReasoningEngine:
     ) -> ReasoningResult:
         """Answer ``question`` about ``images`` (RGB uint8 arrays, in conversation order).
 
-        ``forced_turns`` teacher-forces a recorded transcript: its turns are fed
-        to the model as its own instead of being sampled. Raises
+        ``prompt_body``: the text the question template wraps, verbatim, instead of the one built from
+        ``question``, ``options`` and ``answer_type`` (a benchmark's own prompt; the options then only
+        count the choices of the answer). ``forced_turns`` teacher-forces a recorded transcript: its
+        turns are fed to the model as its own instead of being sampled. Raises
         :class:`ReasoningError` only when the query cannot start.
         """
-        run = _Run(self, question, answer_type, options, forced_turns, on_turn, on_text, cancel, timeout, seed)
+        run = _Run(
+            self, question, answer_type, options, prompt_body, forced_turns, on_turn, on_text, cancel, timeout, seed
+        )
         return run.execute(images)
 
 
@@ -125,6 +130,7 @@ class _Run:
         question: str,
         answer_type: AnswerType,
         options: tuple[str, ...],
+        prompt_body: str | None,
         forced_turns: Sequence[str] | None,
         on_turn: TurnCallback | None,
         on_text: TextCallback | None,
@@ -137,6 +143,7 @@ class _Run:
         self.question = question
         self.answer_type = answer_type
         self.options = options
+        self.prompt_body = prompt_body
         self.forced_turns = list(forced_turns) if forced_turns is not None else None
         self.on_turn = on_turn
         self.on_text = on_text
@@ -167,7 +174,12 @@ class _Run:
         system = protocol.system_prompt(first.mapping.width, first.mapping.height)
         self.conversation = Conversation(system)
         content = protocol.first_user_content(
-            self._refs(self.images), self.question, self.answer_type, self.options, video=self.engine.video
+            self._refs(self.images),
+            self.question,
+            self.answer_type,
+            self.options,
+            video=self.engine.video,
+            body=self.prompt_body,
         )
         session: Session | None = None
         try:

@@ -96,6 +96,7 @@ def first_user_content(
     answer_type: AnswerType = AnswerType.FREE_FORM,
     options: tuple[str, ...] = (),
     video: bool = False,
+    body: str | None = None,
 ) -> list[ImageRef | str]:
     """The first user turn in the reference's three styles (``eval/infer.py``).
 
@@ -106,21 +107,30 @@ def first_user_content(
       ``question + options + "\\n" + suffix``;
     - video (VSI-Bench branch): each frame with its index line (first frame's size), then
       the template around ``frames sentence + question + options + suffix``.
+
+    ``body`` (a benchmark's prompt, built elsewhere by the reference's rules) replaces the text the
+    template wraps, verbatim: the images and their index lines are laid out as above (``video`` gives
+    every image its index line, a single one too: the multi-view branch), and ``question``,
+    ``answer_type`` and ``options`` do not enter the text.
     """
     if not images:
         raise ValueError("the first user turn needs at least one image")
-    body = question_with_options(question, options)
-    suffix = answer_suffix(answer_type)
-    if len(images) == 1 and not video:
-        return [images[0], QUESTION_TEMPLATE.replace("{question}", body + SINGLE_IMAGE_LINE + suffix)]
+    single = len(images) == 1 and not video
+    if body is None:
+        body = question_with_options(question, options)
+        suffix = answer_suffix(answer_type)
+        if single:
+            body = body + SINGLE_IMAGE_LINE + suffix
+        elif video:
+            body = VIDEO_PREFIX.replace("{n}", str(len(images))) + body + suffix
+        else:
+            body = body + "\n" + suffix
+    if single:
+        return [images[0], QUESTION_TEMPLATE.replace("{question}", body)]
     first = images[0]
     content: list[ImageRef | str] = []
     for image in images:
         content += [image, image_index_line(image.index, first.width, first.height) + "\n"]
-    if video:
-        body = VIDEO_PREFIX.replace("{n}", str(len(images))) + body + suffix
-    else:
-        body = body + "\n" + suffix
     content.append(QUESTION_TEMPLATE.replace("{question}", body))
     return content
 

@@ -36,11 +36,11 @@ from vilasr_ros.config import EngineConfig, QueryConfig
 from vilasr_ros.core.camera import Frame
 from vilasr_ros.evaluation import scoring
 from vilasr_ros.evaluation.benchmark import load_benchmark
-from vilasr_ros.evaluation.items import EvalItem, PromptStyle
-from vilasr_ros.evaluation.runner import FrameSource
+from vilasr_ros.evaluation.items import EvalItem
+from vilasr_ros.evaluation.runner import FrameSource, item_request, item_video
 from vilasr_ros.evaluation.traces import answer_turn, mapper_turn
 from vilasr_ros.query import Estimation, QueryOutcome, answer, given
-from vilasr_ros.query.request import QueryRequest, resolve_request
+from vilasr_ros.query.request import resolve_request
 from vilasr_ros.reasoning.backend import Backend
 from vilasr_ros.reasoning.engine import ReasoningEngine
 
@@ -240,11 +240,8 @@ def run_item(
     forced_turns: Sequence[str] | None = None,
 ) -> QueryOutcome:
     """Answer ``item`` through the query path exactly as ``vilasr-ros eval`` does (forced turns: teacher forcing)."""
-    request = QueryRequest(
-        question=item.question, options=item.options, answer_type=item.answer_type, max_keyframes=len(frames)
-    )
-    engine = ReasoningEngine(backend, engine_config, video=item.prompt_style is PromptStyle.VIDEO, tools=tools)
-    query = resolve_request(request, QueryConfig(), query_id=item.id)
+    engine = ReasoningEngine(backend, engine_config, video=item_video(item), tools=tools)
+    query = resolve_request(item_request(item, len(frames)), QueryConfig(), query_id=item.id)
     frame_id = frames[0].pose.frame_id if frames and frames[0].pose is not None else "map"
     return answer(query, given(frames), engine, Estimation(target_frame=frame_id), forced_turns=forced_turns)
 
