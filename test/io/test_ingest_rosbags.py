@@ -16,17 +16,22 @@ from rosbags.interfaces import Nodetype
 from rosbags.rosbag1 import Writer as Ros1Writer
 from rosbags.rosbag2 import StoragePlugin
 from rosbags.rosbag2 import Writer as Ros2Writer
-from rosbags.typesys import Stores, get_typestore
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from test_ingest import EXTRINSIC, assert_same_frames, write_params, write_recording, write_rosbag2_directory
 
 from vilasr_ros.core.poses import Pose, compose
 from vilasr_ros.io.bags import ros2_type_name
 from vilasr_ros.io.ingest import ingest
 from vilasr_ros.io.keyframe_folder import read_keyframes
+from vilasr_ros.io.rosbags_reader import RosbagsBag
 from vilasr_ros.io.tf_tree import TransformTree
 
 HUMBLE = get_typestore(Stores.ROS2_HUMBLE)
 NOETIC = get_typestore(Stores.ROS1_NOETIC)
+TF = "tf2_msgs/msg/TFMessage"
+ROS1_TF = "tf/msg/tfMessage"  # the ROS 1 tf package's type, in older bags
+for _tf_type in (TF, ROS1_TF):  # rosbags' Noetic store lacks both; a ROS 1 bag carries the definition
+    NOETIC.register(get_types_from_msg("geometry_msgs/TransformStamped[] transforms", _tf_type))
 DTYPES = {"float64": np.float64, "float32": np.float32, "uint8": np.uint8, "int8": np.int8, "uint32": np.uint32}
 ZERO = {"string": ""}
 
@@ -93,16 +98,28 @@ class TfOnlyDb3Recording(Db3Recording):
     """The run with its poses only in tf: odometry becomes odom -> base_link on /tf, and the camera's
     mounting (the extrinsic) base_link -> front_optical on /tf_static before anything else."""
 
+    tf_type = TF
+
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         values = [float(v) for v in EXTRINSIC.split()]
         mount = _transform("base_link", "front_optical", 0, values[:3], values[3:])
-        super().write("/tf_static", TF, {"transforms": [mount]}, test_ingest.START_NS - 1)
+        super().write("/tf_static", self.tf_type, {"transforms": [mount]}, test_ingest.START_NS - 1)
 
     def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
         if topic != "/odom":
             return super().write(topic, type_name, message, log_time_ns)
-        return super().write("/tf", TF, {"transforms": [_base_transform(message)]}, log_time_ns)
+        return super().write("/tf", self.tf_type, {"transforms": [_base_transform(message)]}, log_time_ns)
+
+
+class TfOnlyRos1Recording(TfOnlyDb3Recording, Ros1Recording):
+    """TfOnly as a ROS 1 bag, its transforms as tf2_msgs/TFMessage (Noetic)."""
+
+
+class OldTfOnlyRos1Recording(TfOnlyRos1Recording):
+    """TfOnly as a ROS 1 bag of the tf package's days: tf/tfMessage."""
+
+    tf_type = ROS1_TF
 
 
 class OdomAndTfDb3Recording(Db3Recording):
@@ -138,9 +155,6 @@ class TfGapDb3Recording(TfOnlyDb3Recording):
         return super().write(topic, type_name, message, log_time_ns)
 
 
-TF = "tf2_msgs/msg/TFMessage"
-
-
 def _base_transform(odometry: dict) -> dict:
     """The odom -> base_link transform an Odometry message describes."""
     pose = odometry["pose"]["pose"]
@@ -170,6 +184,10 @@ def _assert_same_poses(frames, expected) -> None:
         assert frame.pose is not None and frame.pose.frame_id == reference.pose.frame_id == "odom"
         assert frame.pose.position == pytest.approx(reference.pose.position, abs=1e-9)
         assert frame.pose.orientation == pytest.approx(reference.pose.orientation, abs=1e-9)
+
+
+def bag_types(path: Path) -> dict[str, str]:
+    return RosbagsBag(path).topics
 
 
 def _mcap_keyframes(tmp_path: Path, params: Path):
@@ -236,6 +254,20 @@ def test_poses_only_in_tf_give_the_keyframes_and_poses_of_the_odometry_recording
     _assert_same_poses(read_keyframes(tmp_path / "from_tf"), expected)
 
 
+@pytest.mark.parametrize("recording", [TfOnlyRos1Recording, OldTfOnlyRos1Recording])
+def test_a_ros1_bag_with_poses_only_in_tf_or_tf_messages_gives_the_odometry_keyframes(tmp_path, monkeypatch, recording):
+    params = write_params(tmp_path / "params.yaml")
+    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    monkeypatch.setattr(test_ingest, "Recording", recording)
+    bag = write_recording(tmp_path / "run.bag")
+    assert bag_types(bag)["/tf"] == recording.tf_type
+
+    result = ingest(bag, write_params(tmp_path / "auto.yaml", pose_source="auto"), tmp_path / "out")
+    assert result.problems == {NO_MAP: 1}
+    assert result.stats == expected_result.stats
+    _assert_same_poses(read_keyframes(tmp_path / "out"), expected)
+
+
 @pytest.mark.parametrize("recording", [OdomAndTfDb3Recording, MountOnlyTfDb3Recording])
 def test_auto_takes_the_pose_topic_for_a_camera_tf_does_not_place(tmp_path, monkeypatch, recording):
     """/odom plus tf that does not reach the camera (odom -> base_link only) or reaches only its fixed
@@ -278,6 +310,34 @@ def test_pose_source_tf_reports_every_frame_it_leaves_without_a_pose(tmp_path, m
     frames = read_keyframes(tmp_path / "out")
     stalled = {test_ingest.stamp(index) for index in GAP if index != GAP[0]}
     assert frames and all((frame.pose is None) == (frame.stamp_ns in stalled) for frame in frames)
+
+
+GARBLED = (3, 7, 21)  # frames whose depth message is cut short
+
+
+class GarbledDepthDb3Recording(Db3Recording):
+    """The run as .db3 with the depth messages of the GARBLED frames cut short, each to another length."""
+
+    def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
+        index = (log_time_ns - test_ingest.START_NS) // (100 * test_ingest.MS)
+        if topic != "/front/depth/image_raw" or index not in GARBLED:
+            return super().write(topic, type_name, message, log_time_ns)
+        if topic not in self.connections:
+            self.connections[topic] = self.writer.add_connection(topic, type_name, typestore=HUMBLE)
+        self.writer.write(self.connections[topic], log_time_ns, b"\x00\x01\x00\x00" + bytes(index))  # errors differ
+        return None
+
+
+def test_the_undecodable_messages_of_a_topic_are_one_problem_counted(tmp_path, monkeypatch):
+    monkeypatch.setattr(test_ingest, "Recording", GarbledDepthDb3Recording)
+    directory = write_recording(tmp_path / "garbled")
+    result = ingest(directory, write_params(tmp_path / "p.yaml"), tmp_path / "out")
+    undecodable = {problem: count for problem, count in result.problems.items() if "undecodable" in problem}
+    assert len(undecodable) == 1
+    ((problem, count),) = undecodable.items()
+    assert problem.startswith("undecodable sensor_msgs/msg/Image messages on /front/depth/image_raw skipped: ")
+    assert count == len(GARBLED)
+    assert result.frames_read == test_ingest.FRAMES  # the colour frames of the garbled depth frames are kept
 
 
 def test_a_tf_only_recording_read_with_pose_source_tf_but_no_transforms_says_so(tmp_path, monkeypatch):

@@ -71,6 +71,7 @@ CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 ODOMETRY = "nav_msgs/msg/Odometry"
 POSE_STAMPED = "geometry_msgs/msg/PoseStamped"
 TF_MESSAGE = "tf2_msgs/msg/TFMessage"
+ROS1_TF_MESSAGE = "tf/msg/tfMessage"  # the ROS 1 tf package's type in older bags: the same fields
 RECORDING_KINDS = ("mcap", "sqlite3", "rosbag1")
 Report = Callable[[str], None]
 
@@ -350,8 +351,8 @@ _ACCEPTED_TYPES = {
     "depth": (IMAGE, COMPRESSED),
     "camera_info": (CAMERA_INFO,),
     "pose": (ODOMETRY, POSE_STAMPED),
-    "tf": (TF_MESSAGE,),
-    "tf_static": (TF_MESSAGE,),
+    "tf": (TF_MESSAGE, ROS1_TF_MESSAGE),
+    "tf_static": (TF_MESSAGE, ROS1_TF_MESSAGE),
 }
 
 

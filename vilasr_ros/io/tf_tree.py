@@ -50,7 +50,7 @@ class TransformTree:
             history.add(stamp_ns, child_in_parent)
 
     def add_message(self, msg: Any, static: bool) -> None:
-        """Every transform of a tf2_msgs/TFMessage (ROS field names, duck-typed)."""
+        """Every transform of a tf2_msgs/TFMessage or ROS 1 tf/tfMessage (ROS field names, duck-typed)."""
         for transform in msg.transforms:
             t, r = transform.transform.translation, transform.transform.rotation
             stamp = transform.header.stamp
