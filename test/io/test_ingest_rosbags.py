@@ -335,8 +335,8 @@ def test_the_undecodable_messages_of_a_topic_are_one_problem_counted(tmp_path, m
     undecodable = {problem: count for problem, count in result.problems.items() if "undecodable" in problem}
     assert len(undecodable) == 1
     ((problem, count),) = undecodable.items()
-    assert problem.startswith("undecodable sensor_msgs/msg/Image messages on /front/depth/image_raw skipped: ")
-    assert count == len(GARBLED)
+    assert problem.startswith("undecodable sensor_msgs/msg/Image message on /front/depth/image_raw skipped: ")
+    assert count == len(GARBLED)  # each garbled message counted, under the first one's error
     assert result.frames_read == test_ingest.FRAMES  # the colour frames of the garbled depth frames are kept
 
 

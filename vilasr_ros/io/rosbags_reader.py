@@ -63,7 +63,7 @@ class RosbagsBag:
                         msg = reader.deserialize(raw, connection.msgtype)
                     except Exception as error:  # garbled or truncated data, or a definition that does not parse
                         first = failed.setdefault(connection.topic, repr(error))
-                        report(f"undecodable {connection.msgtype} messages on {connection.topic} skipped: {first}")
+                        report(f"undecodable {connection.msgtype} message on {connection.topic} skipped: {first}")
                         continue
                     type_name = ros2_type_name(connection.msgtype)
                     if ros1 and type_name == CAMERA_INFO:
