@@ -301,6 +301,38 @@ def test_auto_fills_a_tf_gap_from_the_pose_topic_and_says_so(tmp_path, monkeypat
     _assert_same_poses(read_keyframes(tmp_path / "out"), expected)
 
 
+MAP_ODOM = Pose((4.0, -2.0, 0.0), (0.0, 0.0, math.sin(math.pi / 8), math.cos(math.pi / 8)), "map")  # turned 45°
+
+
+class MappedTfGapDb3Recording(TfGapDb3Recording):
+    """TfGap with a localization's map -> odom (fixed here) on /tf_static: poses are in map."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        located = _transform("map", "odom", 0, MAP_ODOM.position, MAP_ODOM.orientation)
+        Db3Recording.write(self, "/tf_static", self.tf_type, {"transforms": [located]}, test_ingest.START_NS - 1)
+
+
+def test_a_pose_topic_standing_in_for_tf_is_brought_into_the_target_frame(tmp_path, monkeypatch):
+    """The odometry (in odom) fills the gap in map, through tf's map -> odom: every keyframe's pose is
+    the odometry run's composed with map -> odom, none left in odom."""
+    params = write_params(tmp_path / "params.yaml")
+    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    monkeypatch.setattr(test_ingest, "Recording", MappedTfGapDb3Recording)
+    directory = write_recording(tmp_path / "gap")
+
+    result = ingest(directory, write_params(tmp_path / "auto.yaml", pose_source="auto"), tmp_path / "out")
+    stalled = STALLED.replace("'odom'", "'map'")
+    assert result.problems == {f"pose.source auto: {stalled}: the pose topic's pose used": STALLED_FRAMES}
+    frames = read_keyframes(tmp_path / "out")
+    assert len(frames) == len(expected) and {frame.pose.frame_id for frame in frames} == {"map"}
+    for frame, reference in zip(frames, expected):
+        in_map = compose(MAP_ODOM, reference.pose)
+        assert frame.stamp_ns == reference.stamp_ns
+        assert frame.pose.position == pytest.approx(in_map.position, abs=1e-9)
+        assert frame.pose.orientation == pytest.approx(in_map.orientation, abs=1e-9)
+
+
 def test_pose_source_tf_reports_every_frame_it_leaves_without_a_pose(tmp_path, monkeypatch):
     monkeypatch.setattr(test_ingest, "Recording", TfGapDb3Recording)
     directory = write_recording(tmp_path / "gap")

@@ -52,7 +52,7 @@ from vilasr_ros.config import CameraConfig, CamerasConfig, ConfigError, NodeConf
 from vilasr_ros.config.params_file import ParamsFileError, read_params_file
 from vilasr_ros.core.camera import CameraIntrinsics, Frame
 from vilasr_ros.core.errors import DataError
-from vilasr_ros.core.poses import Pose
+from vilasr_ros.core.poses import Pose, compose
 from vilasr_ros.io import messages
 from vilasr_ros.io.bags import Bag, BagError, BagMessage, bag_storage, is_bag
 from vilasr_ros.io.camera_files import load_camera_info, load_depth
@@ -383,7 +383,8 @@ class _TfPoses:
     target to the camera but a moving transform leads from the camera to the top of its chain (odom ->
     base_link without map), the pose in that top frame, noted once. In auto, a frame tf does not place
     (its camera frame is not in tf, or no transform near its stamp) takes the topic's pose. Every frame
-    left without a pose while the recording has transforms is reported with the reason.
+    left without a pose while the recording has transforms is reported with the reason. A topic pose
+    standing in for tf's is brought into tf's frame (odom into map), so that the run's poses share one.
     """
 
     def __init__(self, tree: TransformTree, target: str, topic: TopicPoses | None, report: Report) -> None:
@@ -409,10 +410,18 @@ class _TfPoses:
             return None
         self.topic_needed = True
         pose = self.topic.camera_pose(camera_frame, stamp_ns, extrinsic)
+        if pose is not None and target is not None:  # tf places the camera in ``target``, only not at this time
+            topic_frame = self.tree.lookup(target, pose.frame_id, stamp_ns)  # so the run's poses share a frame
+            if topic_frame is None:
+                self._report(
+                    f"pose.source auto: {reason}, and tf does not place the pose topic's frame {pose.frame_id!r} "
+                    f"in {target!r}: frame kept 2D"
+                )
+                return None
+            self._report(f"pose.source auto: {reason}: the pose topic's pose used")
+            return compose(topic_frame, pose)
         if pose is None and not self.tree.empty:
             self._report(f"pose.source auto: {reason}, and the pose topic gave no pose: frame kept 2D")
-        elif target is not None:  # tf places the camera, only not at this time
-            self._report(f"pose.source auto: {reason}: the pose topic's pose used")
         return pose
 
     def _target(self, camera_frame: str) -> tuple[str | None, str]:
