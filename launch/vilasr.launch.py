@@ -27,7 +27,9 @@ from launch_ros.actions import LifecycleNode, Node
 
 from launch import LaunchDescription
 
-LOG_LEVELS = ["debug", "info", "warn", "error", "fatal"]
+# ROS reads the level in either case (rcutils); launch checks choices exactly, so both are listed.
+_LEVELS = ("debug", "info", "warn", "error", "fatal")
+LOG_LEVELS = [*_LEVELS, *(level.upper() for level in _LEVELS)]
 # Launch arguments that set cameras.<camera>.<name> (empty: the params file's value).
 CAMERA_TOPICS = ("image_topic", "camera_info_topic", "depth_topic")
 

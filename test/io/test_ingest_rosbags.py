@@ -16,17 +16,22 @@ from rosbags.interfaces import Nodetype
 from rosbags.rosbag1 import Writer as Ros1Writer
 from rosbags.rosbag2 import StoragePlugin
 from rosbags.rosbag2 import Writer as Ros2Writer
-from rosbags.typesys import Stores, get_typestore
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from test_ingest import EXTRINSIC, assert_same_frames, write_params, write_recording, write_rosbag2_directory
 
 from vilasr_ros.core.poses import Pose, compose
 from vilasr_ros.io.bags import ros2_type_name
 from vilasr_ros.io.ingest import ingest
 from vilasr_ros.io.keyframe_folder import read_keyframes
+from vilasr_ros.io.rosbags_reader import RosbagsBag
 from vilasr_ros.io.tf_tree import TransformTree
 
 HUMBLE = get_typestore(Stores.ROS2_HUMBLE)
 NOETIC = get_typestore(Stores.ROS1_NOETIC)
+TF = "tf2_msgs/msg/TFMessage"
+ROS1_TF = "tf/msg/tfMessage"  # the ROS 1 tf package's type, in older bags
+for _tf_type in (TF, ROS1_TF):  # rosbags' Noetic store lacks both; a ROS 1 bag carries the definition
+    NOETIC.register(get_types_from_msg("geometry_msgs/TransformStamped[] transforms", _tf_type))
 DTYPES = {"float64": np.float64, "float32": np.float32, "uint8": np.uint8, "int8": np.int8, "uint32": np.uint32}
 ZERO = {"string": ""}
 
@@ -93,28 +98,74 @@ class TfOnlyDb3Recording(Db3Recording):
     """The run with its poses only in tf: odometry becomes odom -> base_link on /tf, and the camera's
     mounting (the extrinsic) base_link -> front_optical on /tf_static before anything else."""
 
+    tf_type = TF
+
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         values = [float(v) for v in EXTRINSIC.split()]
         mount = _transform("base_link", "front_optical", 0, values[:3], values[3:])
-        super().write("/tf_static", TF, {"transforms": [mount]}, test_ingest.START_NS - 1)
+        super().write("/tf_static", self.tf_type, {"transforms": [mount]}, test_ingest.START_NS - 1)
 
     def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
         if topic != "/odom":
             return super().write(topic, type_name, message, log_time_ns)
-        pose = message["pose"]["pose"]
-        stamp = message["header"]["stamp"]
-        base = _transform(
-            "odom",
-            "base_link",
-            stamp["sec"] * 10**9 + stamp["nanosec"],
-            [pose["position"][a] for a in "xyz"],
-            [pose["orientation"][a] for a in "xyzw"],
-        )
-        return super().write("/tf", TF, {"transforms": [base]}, log_time_ns)
+        return super().write("/tf", self.tf_type, {"transforms": [_base_transform(message)]}, log_time_ns)
 
 
-TF = "tf2_msgs/msg/TFMessage"
+class TfOnlyRos1Recording(TfOnlyDb3Recording, Ros1Recording):
+    """TfOnly as a ROS 1 bag, its transforms as tf2_msgs/TFMessage (Noetic)."""
+
+
+class OldTfOnlyRos1Recording(TfOnlyRos1Recording):
+    """TfOnly as a ROS 1 bag of the tf package's days: tf/tfMessage."""
+
+    tf_type = ROS1_TF
+
+
+class OdomAndTfDb3Recording(Db3Recording):
+    """A robot without localization: odometry on /odom and the same pose as odom -> base_link on /tf,
+    the camera's mounting not in tf (only in the ``extrinsic`` parameter)."""
+
+    def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
+        super().write(topic, type_name, message, log_time_ns)
+        if topic == "/odom":
+            super().write("/tf", TF, {"transforms": [_base_transform(message)]}, log_time_ns)
+
+
+class MountOnlyTfDb3Recording(TfOnlyDb3Recording):
+    """Odometry on /odom only; tf holds just the camera's mounting (a robot_state_publisher's /tf_static)."""
+
+    def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
+        Db3Recording.write(self, topic, type_name, message, log_time_ns)
+
+
+GAP = range(11, 20)  # frames during which the tf publisher stalls
+
+
+class TfGapDb3Recording(TfOnlyDb3Recording):
+    """TfOnly with /odom recorded too, and no odom -> base_link on /tf for the frames in GAP."""
+
+    def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
+        if topic == "/odom":
+            Db3Recording.write(self, topic, type_name, message, log_time_ns)
+            stamp = message["header"]["stamp"]
+            index = (stamp["sec"] * 10**9 + stamp["nanosec"] - test_ingest.START_NS) // (100 * test_ingest.MS)
+            if index in GAP:
+                return None
+        return super().write(topic, type_name, message, log_time_ns)
+
+
+def _base_transform(odometry: dict) -> dict:
+    """The odom -> base_link transform an Odometry message describes."""
+    pose = odometry["pose"]["pose"]
+    stamp = odometry["header"]["stamp"]
+    return _transform(
+        "odom",
+        "base_link",
+        stamp["sec"] * 10**9 + stamp["nanosec"],
+        [pose["position"][a] for a in "xyz"],
+        [pose["orientation"][a] for a in "xyzw"],
+    )
 
 
 def _transform(parent: str, child: str, stamp_ns: int, position, orientation) -> dict:
@@ -123,6 +174,20 @@ def _transform(parent: str, child: str, stamp_ns: int, position, orientation) ->
         "child_frame_id": child,
         "transform": {"translation": dict(zip("xyz", position)), "rotation": dict(zip("xyzw", orientation))},
     }
+
+
+def _assert_same_poses(frames, expected) -> None:
+    """The same keyframes (stamps, pixels) with the same poses, up to rounding of the composed transforms."""
+    assert len(frames) == len(expected)
+    for frame, reference in zip(frames, expected):
+        assert frame.stamp_ns == reference.stamp_ns and np.array_equal(frame.rgb, reference.rgb)
+        assert frame.pose is not None and frame.pose.frame_id == reference.pose.frame_id == "odom"
+        assert frame.pose.position == pytest.approx(reference.pose.position, abs=1e-9)
+        assert frame.pose.orientation == pytest.approx(reference.pose.orientation, abs=1e-9)
+
+
+def bag_types(path: Path) -> dict[str, str]:
+    return RosbagsBag(path).topics
 
 
 def _mcap_keyframes(tmp_path: Path, params: Path):
@@ -158,27 +223,153 @@ def test_a_ros1_bag_gives_the_keyframes_of_its_mcap_equivalent(tmp_path, monkeyp
     assert_same_frames(read_keyframes(tmp_path / "from_bag"), expected)
 
 
+def _with_target_frame(params: Path, target_frame: str) -> Path:
+    frames = f"ros__parameters:\n    frames:\n      target_frame: {target_frame}\n"
+    params.write_text(params.read_text().replace("ros__parameters:\n", frames))
+    return params
+
+
+NO_MAP = "tf has no frame 'map'; poses are in 'odom'"
+
+
 @pytest.mark.parametrize("pose_source", ["tf", "auto"])
-def test_poses_only_in_tf_give_the_keyframes_and_poses_of_the_odometry_recording(tmp_path, monkeypatch, pose_source):
+@pytest.mark.parametrize(("target_frame", "problems"), [("odom", {}), (None, {NO_MAP: 1})])
+def test_poses_only_in_tf_give_the_keyframes_and_poses_of_the_odometry_recording(
+    tmp_path, monkeypatch, pose_source, target_frame, problems
+):
+    """With frames.target_frame in tf, or left at its default 'map' that an odom -> base_link recording
+    lacks: then the poses are in the top of the camera's chain, odom, and that is said once."""
     params = write_params(tmp_path / "params.yaml")  # odometry + extrinsic, as the MCAP run was read
     expected_result, expected = _mcap_keyframes(tmp_path, params)
     monkeypatch.setattr(test_ingest, "Recording", TfOnlyDb3Recording)
     directory = write_recording(tmp_path / "tf_only")
     tf_params = write_params(tmp_path / "tf.yaml", pose_source=pose_source)
-    frames = "ros__parameters:\n    frames:\n      target_frame: odom\n"
-    text = tf_params.read_text().replace("ros__parameters:\n", frames)
-    tf_params.write_text(text)
+    if target_frame is not None:
+        _with_target_frame(tf_params, target_frame)
 
     result = ingest(directory, tf_params, tmp_path / "from_tf")
-    assert result.problems == {}
+    assert result.problems == problems
     assert result.stats == expected_result.stats  # the same admissions: moved 0.52 m every 4th frame
-    frames = read_keyframes(tmp_path / "from_tf")
-    assert len(frames) == len(expected) == 8
+    assert len(expected) == 8
+    _assert_same_poses(read_keyframes(tmp_path / "from_tf"), expected)
+
+
+@pytest.mark.parametrize("recording", [TfOnlyRos1Recording, OldTfOnlyRos1Recording])
+def test_a_ros1_bag_with_poses_only_in_tf_or_tf_messages_gives_the_odometry_keyframes(tmp_path, monkeypatch, recording):
+    params = write_params(tmp_path / "params.yaml")
+    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    monkeypatch.setattr(test_ingest, "Recording", recording)
+    bag = write_recording(tmp_path / "run.bag")
+    assert bag_types(bag)["/tf"] == recording.tf_type
+
+    result = ingest(bag, write_params(tmp_path / "auto.yaml", pose_source="auto"), tmp_path / "out")
+    assert result.problems == {NO_MAP: 1}
+    assert result.stats == expected_result.stats
+    _assert_same_poses(read_keyframes(tmp_path / "out"), expected)
+
+
+@pytest.mark.parametrize("recording", [OdomAndTfDb3Recording, MountOnlyTfDb3Recording])
+def test_auto_takes_the_pose_topic_for_a_camera_tf_does_not_place(tmp_path, monkeypatch, recording):
+    """/odom plus tf that does not reach the camera (odom -> base_link only) or reaches only its fixed
+    mounting (no map, nothing moving): the odometry recording's keyframes and poses, nothing to report."""
+    params = write_params(tmp_path / "params.yaml")
+    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    monkeypatch.setattr(test_ingest, "Recording", recording)
+    directory = write_recording(tmp_path / "both")
+
+    result = ingest(directory, write_params(tmp_path / "auto.yaml", pose_source="auto"), tmp_path / "out")
+    assert result.problems == {}
+    assert result.stats == expected_result.stats
+    _assert_same_poses(read_keyframes(tmp_path / "out"), expected)
+
+
+STALLED = "no transform of 'front_optical' into 'odom' at the frame's stamp (none around it within pose.max_gap)"
+# Frames 12..19 of GAP: frame 11 is 50 ms after the last transform (frame 10's second odometry), within
+# the 0.1 s a pose history holds its last pose; frame 19 is paired before frame 20's transform arrives.
+STALLED_FRAMES = len(GAP) - 1
+
+
+def test_auto_fills_a_tf_gap_from_the_pose_topic_and_says_so(tmp_path, monkeypatch):
+    params = write_params(tmp_path / "params.yaml")
+    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    monkeypatch.setattr(test_ingest, "Recording", TfGapDb3Recording)
+    directory = write_recording(tmp_path / "gap")
+
+    result = ingest(directory, write_params(tmp_path / "auto.yaml", pose_source="auto"), tmp_path / "out")
+    assert result.problems == {NO_MAP: 1, f"pose.source auto: {STALLED}: the pose topic's pose used": STALLED_FRAMES}
+    assert result.stats == expected_result.stats
+    _assert_same_poses(read_keyframes(tmp_path / "out"), expected)
+
+
+MAP_ODOM = Pose((4.0, -2.0, 0.0), (0.0, 0.0, math.sin(math.pi / 8), math.cos(math.pi / 8)), "map")  # turned 45°
+
+
+class MappedTfGapDb3Recording(TfGapDb3Recording):
+    """TfGap with a localization's map -> odom (fixed here) on /tf_static: poses are in map."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        located = _transform("map", "odom", 0, MAP_ODOM.position, MAP_ODOM.orientation)
+        Db3Recording.write(self, "/tf_static", self.tf_type, {"transforms": [located]}, test_ingest.START_NS - 1)
+
+
+def test_a_pose_topic_standing_in_for_tf_is_brought_into_the_target_frame(tmp_path, monkeypatch):
+    """The odometry (in odom) fills the gap in map, through tf's map -> odom: every keyframe's pose is
+    the odometry run's composed with map -> odom, none left in odom."""
+    params = write_params(tmp_path / "params.yaml")
+    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    monkeypatch.setattr(test_ingest, "Recording", MappedTfGapDb3Recording)
+    directory = write_recording(tmp_path / "gap")
+
+    result = ingest(directory, write_params(tmp_path / "auto.yaml", pose_source="auto"), tmp_path / "out")
+    stalled = STALLED.replace("'odom'", "'map'")
+    assert result.problems == {f"pose.source auto: {stalled}: the pose topic's pose used": STALLED_FRAMES}
+    frames = read_keyframes(tmp_path / "out")
+    assert len(frames) == len(expected) and {frame.pose.frame_id for frame in frames} == {"map"}
     for frame, reference in zip(frames, expected):
-        assert frame.stamp_ns == reference.stamp_ns and np.array_equal(frame.rgb, reference.rgb)
-        assert frame.pose.frame_id == "odom"
-        assert frame.pose.position == pytest.approx(reference.pose.position, abs=1e-9)
-        assert frame.pose.orientation == pytest.approx(reference.pose.orientation, abs=1e-9)
+        in_map = compose(MAP_ODOM, reference.pose)
+        assert frame.stamp_ns == reference.stamp_ns
+        assert frame.pose.position == pytest.approx(in_map.position, abs=1e-9)
+        assert frame.pose.orientation == pytest.approx(in_map.orientation, abs=1e-9)
+
+
+def test_pose_source_tf_reports_every_frame_it_leaves_without_a_pose(tmp_path, monkeypatch):
+    monkeypatch.setattr(test_ingest, "Recording", TfGapDb3Recording)
+    directory = write_recording(tmp_path / "gap")
+
+    result = ingest(directory, write_params(tmp_path / "tf.yaml", pose_source="tf"), tmp_path / "out")
+    assert result.problems == {NO_MAP: 1, f"pose.source tf: {STALLED}: frame kept 2D": STALLED_FRAMES}
+    frames = read_keyframes(tmp_path / "out")
+    stalled = {test_ingest.stamp(index) for index in GAP if index != GAP[0]}
+    assert frames and all((frame.pose is None) == (frame.stamp_ns in stalled) for frame in frames)
+
+
+GARBLED = (3, 7, 21)  # frames whose depth message is cut short
+
+
+class GarbledDepthDb3Recording(Db3Recording):
+    """The run as .db3 with the depth messages of the GARBLED frames cut short, each to another length."""
+
+    def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
+        index = (log_time_ns - test_ingest.START_NS) // (100 * test_ingest.MS)
+        if topic != "/front/depth/image_raw" or index not in GARBLED:
+            return super().write(topic, type_name, message, log_time_ns)
+        if topic not in self.connections:
+            self.connections[topic] = self.writer.add_connection(topic, type_name, typestore=HUMBLE)
+        self.writer.write(self.connections[topic], log_time_ns, b"\x00\x01\x00\x00" + bytes(index))  # errors differ
+        return None
+
+
+def test_the_undecodable_messages_of_a_topic_are_one_problem_counted(tmp_path, monkeypatch):
+    monkeypatch.setattr(test_ingest, "Recording", GarbledDepthDb3Recording)
+    directory = write_recording(tmp_path / "garbled")
+    result = ingest(directory, write_params(tmp_path / "p.yaml"), tmp_path / "out")
+    undecodable = {problem: count for problem, count in result.problems.items() if "undecodable" in problem}
+    assert len(undecodable) == 1
+    ((problem, count),) = undecodable.items()
+    assert problem.startswith("undecodable sensor_msgs/msg/Image message on /front/depth/image_raw skipped: ")
+    assert count == len(GARBLED)  # each garbled message counted, under the first one's error
+    assert result.frames_read == test_ingest.FRAMES  # the colour frames of the garbled depth frames are kept
 
 
 def test_a_tf_only_recording_read_with_pose_source_tf_but_no_transforms_says_so(tmp_path, monkeypatch):
@@ -229,6 +420,18 @@ def test_unknown_frames_and_times_outside_the_history_give_no_pose():
     assert tree.lookup("odom", "base_link", 0).position == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="two different frames"):
         tree.add("odom", "/odom", 0, Pose((0.0, 0.0, 0.0), _yaw(0), "odom"), static=True)
+
+
+def test_the_tree_says_which_frames_it_knows_and_where_their_chains_lead():
+    tree = TransformTree()
+    tree.add("base_link", "camera", 0, Pose((0.5, 0.0, 1.0), _yaw(0), "base_link"), static=True)
+    assert tree.has_frame("camera") and tree.has_frame("/base_link") and not tree.has_frame("odom")
+    assert tree.root("camera") == "base_link" and not tree.moves("camera")  # only the mounting
+    assert tree.root("elsewhere") == "elsewhere" and not tree.connected("map", "camera")
+    tree.add("odom", "base_link", 0, Pose((0.0, 0.0, 0.0), _yaw(0), "odom"), static=False)
+    assert tree.root("camera") == "odom" and tree.moves("camera") and tree.connected("odom", "camera")
+    tree.add("map", "landmark", 0, Pose((1.0, 0.0, 0.0), _yaw(0), "map"), static=True)
+    assert tree.has_frame("map") and not tree.connected("map", "camera")  # two trees
 
 
 def test_service_and_action_types_keep_their_interface_kind():

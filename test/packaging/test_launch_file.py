@@ -101,6 +101,10 @@ def node_for(description, **values: str) -> LifecycleNode:
     context = {name: spec["default_value"] for name, spec in arguments.items()}
     unknown = set(values) - set(context)
     assert not unknown, unknown
+    for name, value in values.items():  # as launch's DeclareLaunchArgument refuses a value not among its choices
+        choices = arguments[name].get("choices")
+        if choices is not None and value not in choices:
+            raise RuntimeError(f"argument {name!r}: {value!r} is not one of {choices}")
     context.update(values)
     (opaque,) = [e for e in others if "function" in e.kwargs and e.kwargs["function"].__name__ == "_node"]
     (node,) = opaque.kwargs["function"](context)
@@ -114,7 +118,8 @@ def test_arguments_are_declared_documented_and_defaulted(description):
     assert {name for name in re.findall(r"\[(\w+):=", usage)} == DOCUMENTED
     assert arguments["params_file"]["default_value"] == f"{SHARE}/config/vilasr.yaml"
     assert arguments["log_level"]["default_value"] == "info"
-    assert arguments["log_level"]["choices"] == ["debug", "info", "warn", "error", "fatal"]
+    levels = ["debug", "info", "warn", "error", "fatal"]
+    assert arguments["log_level"]["choices"] == levels + [level.upper() for level in levels]
     assert arguments["autostart"]["default_value"] == "true"
     assert arguments["camera"]["default_value"] == "camera"
     for name in ("image_topic", "camera_info_topic", "depth_topic", "model"):
@@ -163,6 +168,20 @@ def test_arguments_become_parameters_and_the_log_level(description):
         "--log-level",
         "debug",
     ]
+
+
+@pytest.mark.parametrize("level", ["debug", "WARN", "ERROR", "fatal", "INFO"])
+def test_the_log_level_is_taken_in_either_case_as_ros_takes_it(description, level):
+    node, context = node_for(description, log_level=level)
+    assert [a if isinstance(a, str) else a.perform(context) for a in node.kwargs["ros_arguments"]] == [
+        "--log-level",
+        level,
+    ]
+
+
+def test_an_unknown_log_level_is_refused(description):
+    with pytest.raises(RuntimeError, match="'verbose' is not one of"):
+        node_for(description, log_level="verbose")
 
 
 def test_overridden_names_are_node_parameters(description):

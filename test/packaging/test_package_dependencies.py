@@ -177,6 +177,30 @@ def test_every_declared_dependency_is_used():
     assert set(INDIRECT_RUN_KEYS) <= RUN_KEYS and set(INDIRECT_TEST_KEYS) <= TEST_KEYS
 
 
+# What each dependency tag of package.xml format 3 declares (REP 149: depend = build, build_export, exec).
+TAG_ROLES = {
+    "depend": ("build", "build_export", "exec"),
+    "build_depend": ("build",),
+    "build_export_depend": ("build_export",),
+    "buildtool_depend": ("buildtool",),
+    "buildtool_export_depend": ("buildtool_export",),
+    "exec_depend": ("exec",),
+    "test_depend": ("test",),
+    "doc_depend": ("doc",),
+}
+
+
+def test_no_dependency_is_declared_twice_for_the_same_use():
+    root = ET.parse(REPO_ROOT / "package.xml").getroot()
+    declared: dict[tuple[str, str], list[str]] = {}
+    for tag, roles in TAG_ROLES.items():
+        for element in root.findall(tag):
+            for role in roles:
+                declared.setdefault((element.text.strip(), role), []).append(tag)
+    twice = {key: tags for key, tags in declared.items() if len(tags) > 1}
+    assert not twice, twice
+
+
 def test_the_check_finds_an_undeclared_import(tmp_path):
     """The checker itself: an import of an unknown module and one of a known but undeclared key fail."""
     source = tmp_path / "module.py"

@@ -1,5 +1,5 @@
-"""What each backend tells the node's diagnostics (``Backend.status``): model, device, dtype, and on a
-CUDA device the memory PyTorch holds there."""
+"""What each backend tells the node's diagnostics (``Backend.status``): model, device (or what stands for
+one), dtype, and on a CUDA device the memory PyTorch holds there."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from vilasr_ros.reasoning.transformers_backend import TransformersBackend
 
 def test_server_and_replay_backends_report_what_they_are():
     assert OpenAIBackend("https://example.org/v1", "vilasr").status() == {
+        "device": "remote (openai server)",
         "server": "https://example.org/v1",
         "model": "vilasr",
     }
-    assert ReplayBackend(["<answer> 1 </answer>"]).status() == {}
+    assert ReplayBackend(["<answer> 1 </answer>"]).status() == {"device": "none (replay)"}
 
 
 @pytest.mark.model

@@ -55,22 +55,65 @@ def test_diagnostics_report_the_backend_and_each_cameras_frame_rate():
         kind="openai", loaded=True, state="active", queue_length=2, last_latency_s=3.456, details=backend.status()
     )
     message = diagnostics_msg(
-        "/vilasr", store.stats(), [], Time(sec=5), backend=report, frame_rates={"front": 14.96, "rear": None}
+        "/vilasr",
+        store.stats(),
+        [],
+        Time(sec=5),
+        rss_bytes=812_345_678,
+        backend=report,
+        frame_rates={"front": 14.96, "rear": None},
     )
     values = _values(message)
     assert values["/vilasr: camera front"]["frame rate Hz"] == "15.0"
     assert values["/vilasr: camera rear"]["frame rate Hz"] == "unknown"
     status = next(s for s in message.status if s.name == "/vilasr: backend")
-    assert status.level == status.OK
+    assert status.level == status.OK and status.hardware_id == "remote (openai server)"
     assert values["/vilasr: backend"] == {
         "backend": "openai",
         "model loaded": "True",
         "state": "active",
-        "queries running or waiting": "2",
-        "last query latency s": "3.46",
+        "device": "remote (openai server)",
         "server": "http://localhost:8000/v1",
         "model": "vilasr-7b",
+        "memory MB": "812",  # the model's memory is the server's: this process's resident memory
+        "memory measured": "process RSS",
+        "queue length": "2",
+        "queries running or waiting": "2",
+        "last query latency s": "3.46",
     }
+
+
+@pytest.mark.parametrize(
+    ("details", "loaded", "device", "memory", "measured"),
+    [
+        (ReplayBackend(["x"]).status(), True, "none (replay)", "300", "process RSS"),
+        ({"model": "m", "device": "cpu", "dtype": "float32"}, True, "cpu", "300", "process RSS"),  # transformers
+        (
+            {"model": "m", "device": "cuda:0", "GPU memory allocated MB": "15000", "GPU memory reserved MB": "16200"},
+            True,
+            "cuda:0",
+            "16200",
+            "GPU memory reserved on cuda:0",
+        ),
+        ({}, False, "none (not loaded)", "300", "process RSS"),  # before configure
+        ({}, True, "unknown", "300", "process RSS"),  # a backend that says nothing of itself
+    ],
+)
+def test_the_backend_status_always_names_device_memory_and_queue_length(details, loaded, device, memory, measured):
+    store = KeyframeStore(KeyframeConfig(), cameras=("front",))
+    report = BackendReport(kind="k", loaded=loaded, state="active", queue_length=3, details=details)
+    message = diagnostics_msg("/vilasr", store.stats(), [], Time(), rss_bytes=300_200_000, backend=report)
+    values = _values(message)["/vilasr: backend"]
+    assert (values["device"], values["memory MB"], values["memory measured"]) == (device, memory, measured)
+    assert values["queue length"] == values["queries running or waiting"] == "3"
+    assert all(values[key] == value for key, value in details.items())  # the backend's own values kept
+
+
+def test_without_a_resident_memory_reading_the_memory_is_unknown():
+    store = KeyframeStore(KeyframeConfig(), cameras=("front",))
+    report = BackendReport(kind="replay", loaded=True, state="active", details=ReplayBackend(["x"]).status())
+    values = _values(diagnostics_msg("/vilasr", store.stats(), [], Time(), backend=report))["/vilasr: backend"]
+    assert values["memory MB"] == "unknown" and values["memory measured"] == "process RSS"
 
 
 def test_an_unloaded_backend_is_an_error_and_no_latency_is_said_so():

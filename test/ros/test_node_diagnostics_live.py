@@ -41,6 +41,8 @@ def test_diagnostics_show_the_backend_and_the_cameras_frame_rate(ros_node, runni
     assert backend is not None and backend["backend"] == "replay" and backend["model loaded"] == "True"
     assert backend["state"] == "active" and backend["queries running or waiting"] == "0"
     assert backend["last query latency s"] == "none yet"
+    assert backend["device"] == "none (replay)" and backend["queue length"] == "0"
+    assert backend["memory measured"] == "process RSS" and float(backend["memory MB"]) > 0
     front = latest("camera front")
     rate = float(front["frame rate Hz"])
     assert 0 < rate <= 1 / PERIOD_S * 1.1  # measured over the last seconds of a camera at most 20 frames/s

@@ -12,12 +12,15 @@ as they do live; parameters it leaves out take their defaults. SOURCE is:
   Each camera's colour (raw or compressed), depth (raw or compressedDepth) and
   camera_info topics and the poses are read in log-time order and paired as the
   live node pairs them (:mod:`vilasr_ros.keyframes.pairing`). Poses: with
-  ``pose.source`` tf, ``/tf`` + ``/tf_static`` (:mod:`vilasr_ros.io.tf_tree`: the
-  camera's optical frame in ``frames.target_frame``, interpolated to its stamp);
-  with odometry / pose, the pose topic (nav_msgs/Odometry or
-  geometry_msgs/PoseStamped) composed with each camera's ``extrinsic``; auto
-  reads both and uses tf when the recording has transforms, else the topic (only
-  when a camera has an ``extrinsic``); ``--camera`` restricts to one camera;
+  ``pose.source`` tf, ``/tf`` + ``/tf_static`` (:mod:`vilasr_ros.io.tf_tree`, ROS 2
+  tf2_msgs or ROS 1 tf messages: the camera's optical frame in
+  ``frames.target_frame``, interpolated to its stamp; without that frame in tf,
+  in the top frame of the camera's chain, e.g. odom, said once); with odometry /
+  pose, the pose topic (nav_msgs/Odometry or geometry_msgs/PoseStamped) composed
+  with each camera's ``extrinsic``; auto reads both and, frame by frame, uses tf
+  where it places the camera, else the topic (only when a camera has an
+  ``extrinsic``); a frame left without a pose while the recording has transforms
+  is reported with the reason; ``--camera`` restricts to one camera;
 - a keyframe folder (:mod:`vilasr_ros.io.keyframe_folder`), e.g. a previous
   output, re-filtered with the parameters;
 - a folder of images ``*.png`` / ``*.jpg`` of one camera (``--camera``, default
@@ -49,7 +52,7 @@ from vilasr_ros.config import CameraConfig, CamerasConfig, ConfigError, NodeConf
 from vilasr_ros.config.params_file import ParamsFileError, read_params_file
 from vilasr_ros.core.camera import CameraIntrinsics, Frame
 from vilasr_ros.core.errors import DataError
-from vilasr_ros.core.poses import Pose
+from vilasr_ros.core.poses import Pose, compose
 from vilasr_ros.io import messages
 from vilasr_ros.io.bags import Bag, BagError, BagMessage, bag_storage, is_bag
 from vilasr_ros.io.camera_files import load_camera_info, load_depth
@@ -68,6 +71,7 @@ CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 ODOMETRY = "nav_msgs/msg/Odometry"
 POSE_STAMPED = "geometry_msgs/msg/PoseStamped"
 TF_MESSAGE = "tf2_msgs/msg/TFMessage"
+ROS1_TF_MESSAGE = "tf/msg/tfMessage"  # the ROS 1 tf package's type in older bags: the same fields
 RECORDING_KINDS = ("mcap", "sqlite3", "rosbag1")
 Report = Callable[[str], None]
 
@@ -333,10 +337,10 @@ def _ingest_bag(
     for pairing in pairings:
         for frame in pairing.flush():
             _offer(store, frame, report)
-    if tf is not None and not tf.empty:  # auto chose tf: the pose topic was not needed
+    if tf is not None and not tf.tree.empty and not tf.topic_needed:  # auto: tf placed every frame
         roles = {topic: [role for role in kinds if role.kind != "pose"] for topic, kinds in roles.items()}
     _check_topics(bag, {topic: kinds for topic, kinds in roles.items() if kinds}, cameras, report)
-    if config.pose.source == "tf" and tf.empty:
+    if config.pose.source == "tf" and tf.tree.empty:
         report(f"pose.source tf: {bag.path} holds no {TF_TOPIC} or {TF_STATIC_TOPIC} transforms: frames stay 2D")
     return frames_read
 
@@ -347,8 +351,8 @@ _ACCEPTED_TYPES = {
     "depth": (IMAGE, COMPRESSED),
     "camera_info": (CAMERA_INFO,),
     "pose": (ODOMETRY, POSE_STAMPED),
-    "tf": (TF_MESSAGE,),
-    "tf_static": (TF_MESSAGE,),
+    "tf": (TF_MESSAGE, ROS1_TF_MESSAGE),
+    "tf_static": (TF_MESSAGE, ROS1_TF_MESSAGE),
 }
 
 
@@ -358,29 +362,87 @@ def _rosbags_bag(path: Path):
     return RosbagsBag(path)
 
 
-def _pose_source(config: NodeConfig, report: Report) -> tuple[TopicPoses | None, TransformTree | None, PoseLookup]:
+def _pose_source(config: NodeConfig, report: Report) -> tuple[TopicPoses | None, _TfPoses | None, PoseLookup]:
     """The pose topic's history and/or the transform tree of /tf + /tf_static, and the lookup frames use:
-    ``tf`` reads the tree, ``odometry`` / ``pose`` the topic, ``auto`` the tree when the recording has
-    transforms, else the topic (with each camera's extrinsic)."""
+    ``tf`` reads the tree, ``odometry`` / ``pose`` the topic, ``auto`` the tree for each frame it places
+    and the topic (with each camera's extrinsic) for the others (:class:`_TfPoses`)."""
     source = config.pose.source
     if source == "none":
         return None, None, no_pose
     poses = TopicPoses(config.pose.max_gap) if source != "tf" else None
-    tf = TransformTree(config.pose.max_gap) if source in ("tf", "auto") else None
-    if tf is None:
+    if source not in ("tf", "auto"):
         return poses, None, poses.camera_pose
-    from_tf = tf.camera_pose(config.frames.target_frame)
-    if poses is None:
-        return None, tf, from_tf
+    tf = _TfPoses(TransformTree(config.pose.max_gap), config.frames.target_frame, poses, report)
+    return poses, tf, tf.camera_pose
 
-    def lookup(camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
-        return (
-            poses.camera_pose(camera_frame, stamp_ns, extrinsic)
-            if tf.empty
-            else from_tf(camera_frame, stamp_ns, extrinsic)
+
+class _TfPoses:
+    """Camera poses from the recorded transform tree, for ``pose.source`` tf (``topic`` None) and auto.
+
+    A frame's pose is its camera frame's pose in ``frames.target_frame``; when tf does not connect the
+    target to the camera but a moving transform leads from the camera to the top of its chain (odom ->
+    base_link without map), the pose in that top frame, noted once. In auto, a frame tf does not place
+    (its camera frame is not in tf, or no transform near its stamp) takes the topic's pose. Every frame
+    left without a pose while the recording has transforms is reported with the reason. A topic pose
+    standing in for tf's is brought into tf's frame (odom into map), so that the run's poses share one.
+    """
+
+    def __init__(self, tree: TransformTree, target: str, topic: TopicPoses | None, report: Report) -> None:
+        self.tree = tree
+        self.target = target
+        self.topic = topic
+        self.topic_needed = False  # auto: some frame's pose was asked of the topic
+        self._report = report
+        self._noted: set[str] = set()
+
+    def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
+        target, reason = self._target(camera_frame)
+        if target is not None:
+            pose = self.tree.lookup(target, camera_frame, stamp_ns)
+            if pose is not None:
+                return pose
+            reason = (
+                f"no transform of {camera_frame!r} into {target!r} at the frame's stamp "
+                "(none around it within pose.max_gap)"
+            )
+        if self.topic is None:
+            self._report(f"pose.source tf: {reason}: frame kept 2D")
+            return None
+        self.topic_needed = True
+        pose = self.topic.camera_pose(camera_frame, stamp_ns, extrinsic)
+        if pose is not None and target is not None:  # tf places the camera in ``target``, only not at this time
+            topic_frame = self.tree.lookup(target, pose.frame_id, stamp_ns)  # so the run's poses share a frame
+            if topic_frame is None:
+                self._report(
+                    f"pose.source auto: {reason}, and tf does not place the pose topic's frame {pose.frame_id!r} "
+                    f"in {target!r}: frame kept 2D"
+                )
+                return None
+            self._report(f"pose.source auto: {reason}: the pose topic's pose used")
+            return compose(topic_frame, pose)
+        if pose is None and not self.tree.empty:
+            self._report(f"pose.source auto: {reason}, and the pose topic gave no pose: frame kept 2D")
+        return pose
+
+    def _target(self, camera_frame: str) -> tuple[str | None, str]:
+        """The frame tf gives ``camera_frame``'s pose in, or None and why tf cannot place it."""
+        if not self.tree.has_frame(camera_frame):
+            return None, f"tf has no frame {camera_frame!r}"
+        if self.tree.connected(self.target, camera_frame):
+            return self.target, ""
+        root = self.tree.root(camera_frame)
+        missing = (
+            f"tf has no frame {self.target!r}"
+            if not self.tree.has_frame(self.target)
+            else f"tf does not connect {self.target!r} with {camera_frame!r}"
         )
-
-    return poses, tf, lookup
+        if not self.tree.moves(camera_frame):
+            return None, f"{missing} and only fixed transforms lead from {camera_frame!r} up to {root!r}"
+        note = f"{missing}; poses are in {root!r}"
+        if note not in self._noted:
+            self._noted.add(note)
+            self._report(note)
+        return root, ""
 
 
 def _check_type(message: BagMessage, roles: list[_Role], config: NodeConfig, report: Report) -> bool:
@@ -408,14 +470,14 @@ def _configured_type(role: _Role, config: NodeConfig) -> str | None:
 
 
 def _handle(
-    message: BagMessage, role: _Role, poses: TopicPoses | None, tf: TransformTree | None, report: Report
+    message: BagMessage, role: _Role, poses: TopicPoses | None, tf: _TfPoses | None, report: Report
 ) -> list[Frame] | None:
     """Feed one message to its role; the frames now ready (None when the message was skipped)."""
     msg, now = message.msg, message.log_time_ns / 1e9
     compressed = message.type == COMPRESSED
     try:
         if role.kind in ("tf", "tf_static"):
-            tf.add_message(msg, static=role.kind == "tf_static")
+            tf.tree.add_message(msg, static=role.kind == "tf_static")
             return []
         if role.kind == "pose":
             pose_msg = msg.pose.pose if message.type == ODOMETRY else msg.pose

@@ -51,19 +51,19 @@ class RosbagsBag:
             raise BagError(f"cannot read {self.path}: {error}") from error
 
     def messages(self, topics: set[str], report: Report) -> Iterator[BagMessage]:
-        """The messages on ``topics``, decoded, in log-time order; problems go to ``report`` and are skipped."""
-        failed: set[str] = set()
+        """The messages on ``topics``, decoded, in log-time order; problems go to ``report`` and are skipped
+        (the undecodable messages of a topic under one problem, which names the first error, counted)."""
+        failed: dict[str, str] = {}  # topic -> its first decoding error
         with self._reader() as reader:
             ros1 = reader.is2 is False
             connections = [c for c in reader.connections if c.topic in topics]
             try:
                 for connection, log_time, raw in reader.messages(connections=connections):
-                    if connection.topic in failed:
-                        continue
                     try:
                         msg = reader.deserialize(raw, connection.msgtype)
                     except Exception as error:  # garbled or truncated data, or a definition that does not parse
-                        report(f"undecodable {connection.msgtype} message on {connection.topic} skipped: {error!r}")
+                        first = failed.setdefault(connection.topic, repr(error))
+                        report(f"undecodable {connection.msgtype} message on {connection.topic} skipped: {first}")
                         continue
                     type_name = ros2_type_name(connection.msgtype)
                     if ros1 and type_name == CAMERA_INFO:

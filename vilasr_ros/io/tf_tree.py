@@ -50,7 +50,7 @@ class TransformTree:
             history.add(stamp_ns, child_in_parent)
 
     def add_message(self, msg: Any, static: bool) -> None:
-        """Every transform of a tf2_msgs/TFMessage (ROS field names, duck-typed)."""
+        """Every transform of a tf2_msgs/TFMessage or ROS 1 tf/tfMessage (ROS field names, duck-typed)."""
         for transform in msg.transforms:
             t, r = transform.transform.translation, transform.transform.rotation
             stamp = transform.header.stamp
@@ -76,6 +76,25 @@ class TransformTree:
         if source_in_common is None or target_in_common is None:
             return None
         return Pose.from_matrix(np.linalg.inv(target_in_common) @ source_in_common, target)
+
+    def has_frame(self, frame: str) -> bool:
+        """Whether any transform names ``frame`` (as parent or child)."""
+        frame = _frame(frame)
+        return frame in self._parents or frame in self._parents.values()
+
+    def connected(self, target: str, source: str) -> bool:
+        """Whether the chains of ``source`` and ``target`` meet (a lookup may still find no transform in time)."""
+        target_chain = self._chain(_frame(target))
+        return any(frame in target_chain for frame in self._chain(_frame(source)))
+
+    def root(self, frame: str) -> str:
+        """The top of ``frame``'s chain: the frame its parents lead to."""
+        return self._chain(_frame(frame))[-1]
+
+    def moves(self, frame: str) -> bool:
+        """Whether a dynamic transform lies between ``frame`` and its :meth:`root` (else the chain is only
+        fixed mountings, which say nothing of where the robot is)."""
+        return any(child not in self._static for child in self._chain(_frame(frame))[:-1])
 
     def camera_pose(self, target: str):
         """A :data:`~vilasr_ros.keyframes.pairing.PoseLookup` giving camera frames' poses in ``target``

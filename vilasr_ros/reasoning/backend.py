@@ -183,7 +183,9 @@ class Backend(ABC):
         """Open a session whose conversation starts with ``system_prompt``."""
 
     def status(self) -> dict[str, str]:
-        """What diagnostics show about the backend besides its kind (device, memory, server); none by default."""
+        """What diagnostics show about the backend besides its kind: its ``device`` (cpu, cuda:N, or what
+        stands for one: "remote (openai server)", "none (replay)"), on a CUDA device
+        ``GPU memory reserved MB``, a server; none by default (the diagnostics then say "unknown")."""
         return {}
 
     def close(self) -> None:

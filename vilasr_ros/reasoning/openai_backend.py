@@ -121,8 +121,8 @@ class OpenAIBackend(Backend):
         )
 
     def status(self) -> dict[str, str]:
-        """The server and the model name it serves."""
-        return {"server": self.url, "model": self.model}
+        """The server and the model name it serves; the model runs there."""
+        return {"device": "remote (openai server)", "server": self.url, "model": self.model}
 
     @classmethod
     def from_config(cls, config: BackendConfig) -> OpenAIBackend:

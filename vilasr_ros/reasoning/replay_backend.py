@@ -85,6 +85,10 @@ class ReplayBackend(Backend):
     def start(self, system_prompt: str) -> Session:
         return ReplaySession(self.script, self.turn_seconds)
 
+    def status(self) -> dict[str, str]:
+        """No model runs anywhere: the device is none."""
+        return {"device": "none (replay)"}
+
 
 class ReplaySession(Session):
     """Replays turns; the first user turn picks the transcript, later user turns are ignored."""

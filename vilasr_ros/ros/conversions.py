@@ -307,22 +307,42 @@ class BackendReport:
     details: dict[str, str] = field(default_factory=dict)
 
 
-def backend_status(node_name: str, report: BackendReport) -> DiagnosticStatus:
-    """The backend's diagnostic status: OK while loaded, ERROR when not."""
+GPU_MEMORY_KEY = "GPU memory reserved MB"  # what a backend on a CUDA device reports in its status()
+
+
+def backend_status(node_name: str, report: BackendReport, rss_bytes: int | None = None) -> DiagnosticStatus:
+    """The backend's diagnostic status: OK while loaded, ERROR when not.
+
+    Always carries ``device`` (the backend's: cpu, cuda:N, "remote (openai server)", "none (replay)";
+    "none (not loaded)" without a backend), ``memory MB`` (the GPU memory PyTorch reserved on a CUDA
+    device, else the process's resident memory ``rss_bytes``; ``memory measured`` says which) and
+    ``queue length`` (the queries running or waiting), next to the backend's own ``status()`` values.
+    """
+    details = report.details
+    device = details.get("device") or ("unknown" if report.loaded else "none (not loaded)")
+    if GPU_MEMORY_KEY in details:
+        memory_mb, measured = details[GPU_MEMORY_KEY], f"GPU memory reserved on {device}"
+    else:
+        memory_mb = "unknown" if rss_bytes is None else f"{rss_bytes / 1e6:.0f}"
+        measured = "process RSS"
     values = {
         "backend": report.kind,
         "model loaded": report.loaded,
         "state": report.state,
+        **details,
+        "device": device,
+        "memory MB": memory_mb,
+        "memory measured": measured,
+        "queue length": report.queue_length,
         "queries running or waiting": report.queue_length,
         "last query latency s": "none yet" if report.last_latency_s is None else f"{report.last_latency_s:.2f}",
-        **report.details,
     }
     loaded = "loaded" if report.loaded else "not loaded"
     return DiagnosticStatus(
         level=DiagnosticStatus.OK if report.loaded else DiagnosticStatus.ERROR,
         name=f"{node_name}: backend",
-        hardware_id=report.details.get("device", ""),
-        message=f"{report.kind} backend {loaded}, {report.queue_length} queries running or waiting",
+        hardware_id=device,
+        message=f"{report.kind} backend {loaded} on {device}, {report.queue_length} queries running or waiting",
         values=[KeyValue(key=key, value=str(value)) for key, value in values.items()],
     )
 
@@ -412,7 +432,7 @@ def diagnostics_msg(
             )
         )
     if backend is not None:
-        statuses.append(backend_status(node_name, backend))
+        statuses.append(backend_status(node_name, backend, rss_bytes))
     return DiagnosticArray(header=Header(stamp=stamp), status=statuses)
 
 
