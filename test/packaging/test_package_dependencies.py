@@ -51,6 +51,7 @@ MODULE_KEYS = {
     "rosbags": "python3-rosbags-pip",
     # test tools
     "pytest": "python3-pytest",
+    "_pytest": "python3-pytest",  # the mark-expression parser test/conftest.py evaluates -m with
     "hypothesis": "python3-hypothesis",
     "catkin_pkg": "python3-catkin-pkg",
     "packaging": "python3-packaging",
