@@ -13,8 +13,8 @@
 # replaced (pip runs inside the venv, so PEP 668 does not refuse it); colcon
 # builds into ./install, and tools/run.sh sources it.
 #
-# Idempotent: pip runs only when a requirements file changed, colcon only
-# rebuilds what changed.
+# Idempotent: pip runs only when a requirements file changed, colcon only when
+# a file it installs changed (and then rebuilds what changed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -111,8 +111,20 @@ if [ -z "${ROS_DISTRO:-}" ]; then
 else
   install_args=(--install-base install)
 fi
-step "building vilasr_ros with colcon"
-colcon --log-base log build --paths . --build-base build "${install_args[@]}" \
-  --cmake-args -DBUILD_TESTING=OFF "-DPython3_EXECUTABLE=$PWD/$VENV/bin/python" >build.log 2>&1 ||
-  { tail -40 build.log >&2; die "colcon build failed (full log: build.log)."; }
+# colcon installs these (the interfaces, the Python package, scripts, launch/config/rviz files): when none
+# changed since the last build into the same place, the build is skipped.
+built="$VENV/.vilasr-build"
+build_target="${install_args[*]} $PWD/$VENV/bin/python"
+build_inputs=(CMakeLists.txt package.xml setup.py msg srv action vilasr_ros scripts launch config rviz)
+if [ -f "$built" ] && [ "$(cat "$built")" = "$build_target" ] &&
+  [ -z "$(find "${build_inputs[@]}" -newer "$built" -not -path '*/__pycache__*' -print -quit 2>/dev/null)" ]; then
+  step "vilasr_ros build up to date"
+else
+  step "building vilasr_ros with colcon"
+  rm -f "$built"
+  colcon --log-base log build --paths . --build-base build "${install_args[@]}" \
+    --cmake-args -DBUILD_TESTING=OFF "-DPython3_EXECUTABLE=$PWD/$VENV/bin/python" >build.log 2>&1 ||
+    { tail -40 build.log >&2; die "colcon build failed (full log: build.log)."; }
+  echo "$build_target" >"$built"
+fi
 step "ready: $VENV (see README.md)"

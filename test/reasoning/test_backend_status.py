@@ -4,11 +4,9 @@ one), dtype, and on a CUDA device the memory PyTorch holds there."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from vilasr_ros.reasoning.openai_backend import OpenAIBackend
 from vilasr_ros.reasoning.replay_backend import ReplayBackend
-from vilasr_ros.reasoning.transformers_backend import TransformersBackend
 
 
 def test_server_and_replay_backends_report_what_they_are():
@@ -22,6 +20,8 @@ def test_server_and_replay_backends_report_what_they_are():
 
 @pytest.mark.model
 def test_the_transformers_backend_on_the_cpu_reports_its_device_and_no_gpu_memory(tiny_model_dir):
+    from vilasr_ros.reasoning.transformers_backend import TransformersBackend  # torch: only where a model loads
+
     backend = TransformersBackend(str(tiny_model_dir), device="cpu")
     try:
         assert backend.status() == {"model": str(tiny_model_dir), "device": "cpu", "dtype": "float32"}
@@ -30,8 +30,13 @@ def test_the_transformers_backend_on_the_cpu_reports_its_device_and_no_gpu_memor
 
 
 @pytest.mark.model
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_the_transformers_backend_on_cuda_reports_the_memory_its_weights_hold(tiny_model_dir):
+    import torch
+
+    from vilasr_ros.reasoning.transformers_backend import TransformersBackend
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
     backend = TransformersBackend(str(tiny_model_dir), device="cuda")
     weights_mb = sum(p.numel() * p.element_size() for p in backend.model.parameters()) / 1e6
     status = backend.status()
