@@ -67,6 +67,12 @@ class Camera:
         return self.publisher.published
 
     def publish(self, count: int, period: float = 0.05) -> None:
+        """``count`` frames, ``period`` s apart, once the node subscribes to the camera (fails the test if it
+        does not within WAIT s)."""
+        try:
+            self.publisher.wait_for_subscribers(WAIT)
+        except TimeoutError as error:
+            pytest.fail(str(error))
         for _ in range(count):
             shift = (self.frames * 12) % (WIDTH * 2)
             rgb = np.ascontiguousarray(self.texture[:, shift : shift + WIDTH])

@@ -64,7 +64,7 @@ def test_answers_from_camera_keyframes_with_3d_estimates(ros_node, running_node,
     # Published: the drawn images with their source keyframe's header, the estimates, the markers.
     executor = SingleThreadedExecutor(context=ros_node.context)
     executor.add_node(ros_node)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline and not (
         len(received["images"]) >= 2 and received["estimates"] and received["markers"]
     ):

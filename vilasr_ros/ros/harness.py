@@ -199,6 +199,17 @@ class CameraPublisher:
         )
         self.published = 0
 
+    def wait_for_subscribers(self, timeout: float) -> None:
+        """Wait until the colour, depth and camera_info topics each have a subscriber (discovery between
+        processes takes a moment, and a best-effort frame published before it is simply lost)."""
+        deadline = time.monotonic() + timeout
+        publishers = (self.image_pub, self.depth_pub, self.info_pub)
+        while any(publisher.get_subscription_count() < 1 for publisher in publishers):
+            if time.monotonic() > deadline:
+                topics = [p.topic_name for p in publishers if p.get_subscription_count() < 1]
+                raise TimeoutError(f"no subscriber on {', '.join(topics)} within {timeout:.0f} s")
+            time.sleep(0.05)
+
     def publish(
         self,
         rgb: np.ndarray,
