@@ -1,7 +1,7 @@
 """Offline ingest of rosbag2 sqlite3 (.db3) and ROS 1 (.bag) recordings through rosbags, and of a recording
 whose poses are only in /tf + /tf_static: the same keyframes as the MCAP recording of the same run.
 
-The recordings are written with ``rosbags`` from the very messages ``test_ingest.write_recording``
+The recordings are written with ``rosbags`` from the very messages ``recordings.write_recording``
 writes to MCAP (its recording class swapped for one of these)."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import test_ingest
+import recordings
+from recordings import EXTRINSIC, assert_same_frames, write_params, write_recording, write_rosbag2_directory
 from rosbags.interfaces import Nodetype
 from rosbags.rosbag1 import Writer as Ros1Writer
 from rosbags.rosbag2 import StoragePlugin
 from rosbags.rosbag2 import Writer as Ros2Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
-from test_ingest import EXTRINSIC, assert_same_frames, write_params, write_recording, write_rosbag2_directory
 
 from vilasr_ros.core.poses import Pose, compose
 from vilasr_ros.io.bags import ros2_type_name
@@ -104,7 +104,7 @@ class TfOnlyDb3Recording(Db3Recording):
         super().__init__(path)
         values = [float(v) for v in EXTRINSIC.split()]
         mount = _transform("base_link", "front_optical", 0, values[:3], values[3:])
-        super().write("/tf_static", self.tf_type, {"transforms": [mount]}, test_ingest.START_NS - 1)
+        super().write("/tf_static", self.tf_type, {"transforms": [mount]}, recordings.START_NS - 1)
 
     def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
         if topic != "/odom":
@@ -149,7 +149,7 @@ class TfGapDb3Recording(TfOnlyDb3Recording):
         if topic == "/odom":
             Db3Recording.write(self, topic, type_name, message, log_time_ns)
             stamp = message["header"]["stamp"]
-            index = (stamp["sec"] * 10**9 + stamp["nanosec"] - test_ingest.START_NS) // (100 * test_ingest.MS)
+            index = (stamp["sec"] * 10**9 + stamp["nanosec"] - recordings.START_NS) // (100 * recordings.MS)
             if index in GAP:
                 return None
         return super().write(topic, type_name, message, log_time_ns)
@@ -170,7 +170,7 @@ def _base_transform(odometry: dict) -> dict:
 
 def _transform(parent: str, child: str, stamp_ns: int, position, orientation) -> dict:
     return {
-        "header": test_ingest.header(stamp_ns, parent),
+        "header": recordings.header(stamp_ns, parent),
         "child_frame_id": child,
         "transform": {"translation": dict(zip("xyz", position)), "rotation": dict(zip("xyzw", orientation))},
     }
@@ -199,13 +199,13 @@ def _mcap_keyframes(tmp_path: Path, params: Path):
 def test_a_db3_recording_gives_the_keyframes_of_its_mcap_equivalent(tmp_path, monkeypatch):
     params = write_params(tmp_path / "params.yaml")
     expected_result, expected = _mcap_keyframes(tmp_path, params)
-    monkeypatch.setattr(test_ingest, "Recording", Db3Recording)
+    monkeypatch.setattr(recordings, "Recording", Db3Recording)
     directory = write_recording(tmp_path / "db3")
     assert (directory / "metadata.yaml").is_file() and list(directory.glob("*.db3"))
 
     result = ingest(directory, params, tmp_path / "from_db3")
     assert result.kind == "sqlite3" and result.problems == {}
-    assert result.stats == expected_result.stats and result.frames_read == test_ingest.FRAMES
+    assert result.stats == expected_result.stats and result.frames_read == recordings.FRAMES
     assert_same_frames(read_keyframes(tmp_path / "from_db3"), expected)
     # The .db3 file itself names the same recording.
     again = ingest(next(directory.glob("*.db3")), params, tmp_path / "from_file")
@@ -215,7 +215,7 @@ def test_a_db3_recording_gives_the_keyframes_of_its_mcap_equivalent(tmp_path, mo
 def test_a_ros1_bag_gives_the_keyframes_of_its_mcap_equivalent(tmp_path, monkeypatch):
     params = write_params(tmp_path / "params.yaml")
     expected_result, expected = _mcap_keyframes(tmp_path, params)
-    monkeypatch.setattr(test_ingest, "Recording", Ros1Recording)
+    monkeypatch.setattr(recordings, "Recording", Ros1Recording)
     bag = write_recording(tmp_path / "run.bag")
     result = ingest(bag, params, tmp_path / "from_bag")
     assert result.kind == "rosbag1" and result.problems == {}
@@ -241,7 +241,7 @@ def test_poses_only_in_tf_give_the_keyframes_and_poses_of_the_odometry_recording
     lacks: then the poses are in the top of the camera's chain, odom, and that is said once."""
     params = write_params(tmp_path / "params.yaml")  # odometry + extrinsic, as the MCAP run was read
     expected_result, expected = _mcap_keyframes(tmp_path, params)
-    monkeypatch.setattr(test_ingest, "Recording", TfOnlyDb3Recording)
+    monkeypatch.setattr(recordings, "Recording", TfOnlyDb3Recording)
     directory = write_recording(tmp_path / "tf_only")
     tf_params = write_params(tmp_path / "tf.yaml", pose_source=pose_source)
     if target_frame is not None:
@@ -258,7 +258,7 @@ def test_poses_only_in_tf_give_the_keyframes_and_poses_of_the_odometry_recording
 def test_a_ros1_bag_with_poses_only_in_tf_or_tf_messages_gives_the_odometry_keyframes(tmp_path, monkeypatch, recording):
     params = write_params(tmp_path / "params.yaml")
     expected_result, expected = _mcap_keyframes(tmp_path, params)
-    monkeypatch.setattr(test_ingest, "Recording", recording)
+    monkeypatch.setattr(recordings, "Recording", recording)
     bag = write_recording(tmp_path / "run.bag")
     assert bag_types(bag)["/tf"] == recording.tf_type
 
@@ -274,7 +274,7 @@ def test_auto_takes_the_pose_topic_for_a_camera_tf_does_not_place(tmp_path, monk
     mounting (no map, nothing moving): the odometry recording's keyframes and poses, nothing to report."""
     params = write_params(tmp_path / "params.yaml")
     expected_result, expected = _mcap_keyframes(tmp_path, params)
-    monkeypatch.setattr(test_ingest, "Recording", recording)
+    monkeypatch.setattr(recordings, "Recording", recording)
     directory = write_recording(tmp_path / "both")
 
     result = ingest(directory, write_params(tmp_path / "auto.yaml", pose_source="auto"), tmp_path / "out")
@@ -292,7 +292,7 @@ STALLED_FRAMES = len(GAP) - 1
 def test_auto_fills_a_tf_gap_from_the_pose_topic_and_says_so(tmp_path, monkeypatch):
     params = write_params(tmp_path / "params.yaml")
     expected_result, expected = _mcap_keyframes(tmp_path, params)
-    monkeypatch.setattr(test_ingest, "Recording", TfGapDb3Recording)
+    monkeypatch.setattr(recordings, "Recording", TfGapDb3Recording)
     directory = write_recording(tmp_path / "gap")
 
     result = ingest(directory, write_params(tmp_path / "auto.yaml", pose_source="auto"), tmp_path / "out")
@@ -310,7 +310,7 @@ class MappedTfGapDb3Recording(TfGapDb3Recording):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         located = _transform("map", "odom", 0, MAP_ODOM.position, MAP_ODOM.orientation)
-        Db3Recording.write(self, "/tf_static", self.tf_type, {"transforms": [located]}, test_ingest.START_NS - 1)
+        Db3Recording.write(self, "/tf_static", self.tf_type, {"transforms": [located]}, recordings.START_NS - 1)
 
 
 def test_a_pose_topic_standing_in_for_tf_is_brought_into_the_target_frame(tmp_path, monkeypatch):
@@ -318,7 +318,7 @@ def test_a_pose_topic_standing_in_for_tf_is_brought_into_the_target_frame(tmp_pa
     the odometry run's composed with map -> odom, none left in odom."""
     params = write_params(tmp_path / "params.yaml")
     expected_result, expected = _mcap_keyframes(tmp_path, params)
-    monkeypatch.setattr(test_ingest, "Recording", MappedTfGapDb3Recording)
+    monkeypatch.setattr(recordings, "Recording", MappedTfGapDb3Recording)
     directory = write_recording(tmp_path / "gap")
 
     result = ingest(directory, write_params(tmp_path / "auto.yaml", pose_source="auto"), tmp_path / "out")
@@ -334,13 +334,13 @@ def test_a_pose_topic_standing_in_for_tf_is_brought_into_the_target_frame(tmp_pa
 
 
 def test_pose_source_tf_reports_every_frame_it_leaves_without_a_pose(tmp_path, monkeypatch):
-    monkeypatch.setattr(test_ingest, "Recording", TfGapDb3Recording)
+    monkeypatch.setattr(recordings, "Recording", TfGapDb3Recording)
     directory = write_recording(tmp_path / "gap")
 
     result = ingest(directory, write_params(tmp_path / "tf.yaml", pose_source="tf"), tmp_path / "out")
     assert result.problems == {NO_MAP: 1, f"pose.source tf: {STALLED}: frame kept 2D": STALLED_FRAMES}
     frames = read_keyframes(tmp_path / "out")
-    stalled = {test_ingest.stamp(index) for index in GAP if index != GAP[0]}
+    stalled = {recordings.stamp(index) for index in GAP if index != GAP[0]}
     assert frames and all((frame.pose is None) == (frame.stamp_ns in stalled) for frame in frames)
 
 
@@ -351,7 +351,7 @@ class GarbledDepthDb3Recording(Db3Recording):
     """The run as .db3 with the depth messages of the GARBLED frames cut short, each to another length."""
 
     def write(self, topic: str, type_name: str, message: dict, log_time_ns: int) -> None:
-        index = (log_time_ns - test_ingest.START_NS) // (100 * test_ingest.MS)
+        index = (log_time_ns - recordings.START_NS) // (100 * recordings.MS)
         if topic != "/front/depth/image_raw" or index not in GARBLED:
             return super().write(topic, type_name, message, log_time_ns)
         if topic not in self.connections:
@@ -361,7 +361,7 @@ class GarbledDepthDb3Recording(Db3Recording):
 
 
 def test_the_undecodable_messages_of_a_topic_are_one_problem_counted(tmp_path, monkeypatch):
-    monkeypatch.setattr(test_ingest, "Recording", GarbledDepthDb3Recording)
+    monkeypatch.setattr(recordings, "Recording", GarbledDepthDb3Recording)
     directory = write_recording(tmp_path / "garbled")
     result = ingest(directory, write_params(tmp_path / "p.yaml"), tmp_path / "out")
     undecodable = {problem: count for problem, count in result.problems.items() if "undecodable" in problem}
@@ -369,11 +369,11 @@ def test_the_undecodable_messages_of_a_topic_are_one_problem_counted(tmp_path, m
     ((problem, count),) = undecodable.items()
     assert problem.startswith("undecodable sensor_msgs/msg/Image message on /front/depth/image_raw skipped: ")
     assert count == len(GARBLED)  # each garbled message counted, under the first one's error
-    assert result.frames_read == test_ingest.FRAMES  # the colour frames of the garbled depth frames are kept
+    assert result.frames_read == recordings.FRAMES  # the colour frames of the garbled depth frames are kept
 
 
 def test_a_tf_only_recording_read_with_pose_source_tf_but_no_transforms_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(test_ingest, "Recording", Db3Recording)
+    monkeypatch.setattr(recordings, "Recording", Db3Recording)
     directory = write_recording(tmp_path / "db3")
     result = ingest(directory, write_params(tmp_path / "p.yaml", pose_source="tf"), tmp_path / "out")
     assert any("holds no /tf or /tf_static transforms" in problem for problem in result.problems)
