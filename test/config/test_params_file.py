@@ -59,5 +59,7 @@ def test_unreadable_files_say_what_is_wrong(tmp_path, text, message):
 
 def test_an_invalid_value_names_the_file_and_the_parameter(tmp_path):
     path = write_params_file(tmp_path / "params.yaml", {"engine.max_turns": "many"})
-    with pytest.raises(ConfigError, match=r"invalid parameter in .*params\.yaml: engine\.max_turns must be of type int"):
+    with pytest.raises(
+        ConfigError, match=r"invalid parameter in .*params\.yaml: engine\.max_turns must be of type int"
+    ):
         read_params_file(path)
