@@ -15,7 +15,6 @@ works, and a missing ROS install gets a clear message.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
 from vilasr_ros.config import BACKEND_KINDS, BackendConfig, ConfigError, EngineConfig, QueryConfig
@@ -197,11 +196,10 @@ def reason_command(args: argparse.Namespace) -> int:
     from vilasr_ros.core.errors import DataError
     from vilasr_ros.io.frame_files import FrameFiles, read_frames
     from vilasr_ros.io.keyframe_folder import read_keyframes
-    from vilasr_ros.query import Estimation, answer, given
+    from vilasr_ros.query import answer_frames
     from vilasr_ros.query.request import QueryError, QueryRequest, resolve_request
     from vilasr_ros.query.results import write_result
     from vilasr_ros.reasoning.backend import BackendError
-    from vilasr_ros.reasoning.engine import ReasoningEngine
     from vilasr_ros.reasoning.factory import create_backend
     from vilasr_ros.reasoning.replay_backend import load_transcript
 
@@ -245,14 +243,8 @@ def reason_command(args: argparse.Namespace) -> int:
     except (ConfigError, QueryError, BackendError) as error:
         return fail(str(error))
     try:
-        engine = ReasoningEngine(backend, engine_config, video=args.video)
-        outcome = answer(
-            query,
-            given(frames),
-            engine,
-            Estimation(target_frame=args.target_frame),
-            deadline=math.inf,
-            forced_turns=forced,
+        outcome = answer_frames(
+            query, frames, backend, engine_config, video=args.video, target_frame=args.target_frame, forced_turns=forced
         )
     finally:
         backend.close()

@@ -47,10 +47,9 @@ from vilasr_ros.evaluation.items import EvalItem, PromptStyle
 from vilasr_ros.evaluation.traces import ideal_trace, random_trace
 from vilasr_ros.io.frame_files import FrameFiles, read_frames
 from vilasr_ros.io.keyframe_folder import read_keyframes
-from vilasr_ros.query import Estimation, QueryOutcome, answer, given
+from vilasr_ros.query import QueryOutcome, answer_frames
 from vilasr_ros.query.request import QueryError, QueryRequest, resolve_request
 from vilasr_ros.reasoning.backend import Backend, BackendError
-from vilasr_ros.reasoning.engine import ReasoningEngine
 from vilasr_ros.reasoning.replay_backend import ReplayBackend, load_script
 
 RUN = "run.json"
@@ -312,14 +311,21 @@ def evaluate_item(
         temperature=settings.temperature,
         seed=item_seed(settings.seed, item),
     )
-    engine = ReasoningEngine(backend, engine_config, video=item_video(item), tools=not settings.no_tools)
-    frame_id = frames[0].pose.frame_id if frames and frames[0].pose is not None else "map"
     try:
         query = resolve_request(request, QueryConfig(), query_id=item.id)
     except QueryError as error:
         return _record(item, None, str(StopReason.REJECTED), f"invalid request: {error}")
     deadline = time.monotonic() + settings.timeout if settings.timeout > 0 else math.inf
-    outcome = answer(query, given(frames), engine, Estimation(target_frame=frame_id), cancel=cancel, deadline=deadline)
+    outcome = answer_frames(
+        query,
+        frames,
+        backend,
+        engine_config,
+        video=item_video(item),
+        tools=not settings.no_tools,
+        cancel=cancel,
+        deadline=deadline,
+    )
     return _record(item, outcome, str(outcome.stop_reason), outcome.error)
 
 

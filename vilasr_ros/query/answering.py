@@ -8,12 +8,13 @@ clear error, never an exception.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from vilasr_ros.config import GeometryConfig
+from vilasr_ros.config import EngineConfig, GeometryConfig
 from vilasr_ros.core.camera import Frame
 from vilasr_ros.core.errors import DataError
 from vilasr_ros.core.poses import Pose
@@ -22,6 +23,7 @@ from vilasr_ros.geometry import EstimationResult, estimate_drawings
 from vilasr_ros.keyframes.frames import ClockMismatch
 from vilasr_ros.keyframes.store import KeyframeStore
 from vilasr_ros.query.request import ResolvedQuery
+from vilasr_ros.reasoning.backend import Backend
 from vilasr_ros.reasoning.engine import ReasoningEngine, ReasoningError, ReasoningResult, TurnRecord
 
 # The frames a query is about, in conversation order; raises DataError for a request it cannot serve.
@@ -124,6 +126,36 @@ def answer(
         config=estimation.geometry,
     )
     return finish(QueryOutcome(query, result.stop_reason, result.error, frames, result, estimates))
+
+
+def answer_frames(
+    query: ResolvedQuery,
+    frames: Sequence[Frame],
+    backend: Backend,
+    engine_config: EngineConfig,
+    *,
+    video: bool = False,
+    tools: bool = True,
+    target_frame: str | None = None,
+    cancel: threading.Event | None = None,
+    deadline: float = math.inf,
+    forced_turns: Sequence[str] | None = None,
+) -> QueryOutcome:
+    """:func:`answer` about given frames, in their order (image files, a keyframe folder, a benchmark item):
+    what `vilasr-ros reason`, `vilasr-ros eval` and the trainer run. An engine on ``backend`` is built for the
+    query; the estimates are in ``target_frame``, else the first frame's pose frame, else ``map``."""
+    if target_frame is None:
+        target_frame = frames[0].pose.frame_id if frames and frames[0].pose is not None else "map"
+    engine = ReasoningEngine(backend, engine_config, video=video, tools=tools)
+    return answer(
+        query,
+        given(frames),
+        engine,
+        Estimation(target_frame=target_frame),
+        cancel=cancel,
+        deadline=deadline,
+        forced_turns=forced_turns,
+    )
 
 
 def from_store(store: KeyframeStore, now_ns: Callable[[], int] | None = None) -> FrameSelector:

@@ -39,10 +39,9 @@ from vilasr_ros.evaluation.benchmark import load_benchmark
 from vilasr_ros.evaluation.items import EvalItem
 from vilasr_ros.evaluation.runner import FrameSource, item_request, item_video
 from vilasr_ros.evaluation.traces import answer_turn, mapper_turn
-from vilasr_ros.query import Estimation, QueryOutcome, answer, given
+from vilasr_ros.query import QueryOutcome, answer_frames
 from vilasr_ros.query.request import resolve_request
 from vilasr_ros.reasoning.backend import Backend
-from vilasr_ros.reasoning.engine import ReasoningEngine
 
 # Families whose answer follows from where two named objects are relative to each other: the trace joins them.
 LINE_FAMILIES = ("abs_distance", "route_length", "rel_distance", "rel_direction")
@@ -240,10 +239,10 @@ def run_item(
     forced_turns: Sequence[str] | None = None,
 ) -> QueryOutcome:
     """Answer ``item`` through the query path exactly as ``vilasr-ros eval`` does (forced turns: teacher forcing)."""
-    engine = ReasoningEngine(backend, engine_config, video=item_video(item), tools=tools)
     query = resolve_request(item_request(item, len(frames)), QueryConfig(), query_id=item.id)
-    frame_id = frames[0].pose.frame_id if frames and frames[0].pose is not None else "map"
-    return answer(query, given(frames), engine, Estimation(target_frame=frame_id), forced_turns=forced_turns)
+    return answer_frames(
+        query, frames, backend, engine_config, video=item_video(item), tools=tools, forced_turns=forced_turns
+    )
 
 
 def iter_examples(
