@@ -73,3 +73,14 @@ def test_pose_strings_take_a_quaternion_or_roll_pitch_yaw():
     for bad in ("1 2 3", "1 2 3 0 0 0 1 5", "a b c d e f g", "1 2 3 0 0 nan 1", ""):
         with pytest.raises(DataError, match="a pose must be 'x y z qx qy qz qw' or 'x y z roll pitch yaw'"):
             parse_pose(bad, "map")
+
+
+@pytest.mark.parametrize("yaw", [0.0, 0.3, -1.2, math.pi / 2, 3.0, -3.0])
+def test_yaw_quaternions_round_trip_and_agree_with_roll_pitch_yaw(yaw):
+    from vilasr_ros.core.poses import quaternion_from_rpy, quaternion_from_yaw, rotation_between, yaw_of
+
+    quaternion = quaternion_from_yaw(yaw)
+    assert quaternion == pytest.approx(quaternion_from_rpy(0.0, 0.0, yaw))
+    assert yaw_of(quaternion) == pytest.approx(yaw)
+    assert yaw_of(quaternion_from_rpy(0.4, -0.2, yaw)) == pytest.approx(yaw)  # the heading of a tilted body
+    assert math.degrees(rotation_between(quaternion_from_yaw(0.0), quaternion)) == pytest.approx(abs(math.degrees(yaw)))

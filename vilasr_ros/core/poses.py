@@ -148,6 +148,23 @@ def quaternion_from_rpy(roll: float, pitch: float, yaw: float) -> tuple[float, f
     )
 
 
+def quaternion_from_yaw(yaw: float) -> tuple[float, float, float, float]:
+    """The quaternion (x, y, z, w) of a turn by ``yaw`` radians about z (a gravity-aligned heading)."""
+    return (0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2))
+
+
+def yaw_of(quaternion: tuple[float, float, float, float]) -> float:
+    """The heading (radians about z, in (-pi, pi]) of an orientation (x, y, z, w): where its x axis points."""
+    x, y, z, w = quaternion
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def rotation_between(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """The angle (radians, 0 to pi) of the rotation from orientation ``a`` to ``b`` (unit quaternions)."""
+    cosine = abs(sum(p * q for p, q in zip(a, b)))
+    return 2.0 * math.acos(min(1.0, cosine))
+
+
 def quaternion_to_matrix(quaternion: tuple[float, float, float, float]) -> np.ndarray:
     """The 3x3 rotation of a unit quaternion (x, y, z, w)."""
     x, y, z, w = quaternion

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vilasr_ros.core.poses import Pose
+from vilasr_ros.core.poses import Pose, rotation_between
 
 ANALYSIS_WIDTH = 320  # sharpness is measured at most this wide, so it does not depend on the resolution
 THUMBNAIL_SIZE = (64, 48)  # width, height of the novelty thumbnail (any aspect ratio is squeezed to it)
@@ -64,6 +64,4 @@ def novelty(previous: np.ndarray, current: np.ndarray) -> float:
 def pose_change(previous: Pose, current: Pose) -> tuple[float, float]:
     """Translation (metres) and rotation (degrees) from ``previous`` to ``current``."""
     translation = math.dist(previous.position, current.position)
-    cosine = abs(sum(a * b for a, b in zip(previous.orientation, current.orientation)))
-    rotation = math.degrees(2.0 * math.acos(min(1.0, cosine)))
-    return translation, rotation
+    return translation, math.degrees(rotation_between(previous.orientation, current.orientation))

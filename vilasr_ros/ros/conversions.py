@@ -19,6 +19,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from vilasr_ros.core.camera import CameraIntrinsics
 from vilasr_ros.core.conversation import ResizeMapping
+from vilasr_ros.core.poses import quaternion_from_yaw
 from vilasr_ros.core.stop import StopReason
 from vilasr_ros.geometry import OBJECT, SpatialEstimate
 from vilasr_ros.keyframes.store import StoreStats
@@ -162,7 +163,7 @@ def estimate_msg(estimate: SpatialEstimate) -> SpatialEstimateMsg:
 def _pose(position, yaw: float) -> Pose:
     """A pose at ``position`` turned ``yaw`` about z (NaN stays NaN: no box)."""
     pose = Pose(position=Point(x=float(position[0]), y=float(position[1]), z=float(position[2])))
-    pose.orientation.z, pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+    pose.orientation.x, pose.orientation.y, pose.orientation.z, pose.orientation.w = quaternion_from_yaw(yaw)
     return pose
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vilasr_ros.core.poses import quaternion_from_yaw
+
 WIDTH, HEIGHT, FOCAL = 640, 480, 460.0
 CAMERA_HEIGHT = 0.6
 WALL_X = 5.0
@@ -56,7 +58,7 @@ class RobotPose:
 
     @property
     def quaternion(self) -> tuple[float, float, float, float]:
-        return (0.0, 0.0, math.sin(self.yaw / 2), math.cos(self.yaw / 2))
+        return quaternion_from_yaw(self.yaw)
 
     def to_base(self, point: tuple[float, float, float]) -> tuple[float, float, float]:
         """A point in odom, in this base frame."""

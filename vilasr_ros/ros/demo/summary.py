@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vilasr_ros.core.poses import yaw_of
 from vilasr_ros.ros.demo.script import DRIVE, STOP
 from vilasr_ros.sim import room as scene
 
@@ -81,7 +82,8 @@ APPROACHED = "red chair"  # the object the questions ask about
 
 def box_footprint(estimate) -> list[tuple[float, float]]:
     """The four corners (x, y) of an estimate message's box, counter-clockwise."""
-    yaw = 2 * math.atan2(estimate.box_pose.orientation.z, estimate.box_pose.orientation.w)
+    o = estimate.box_pose.orientation
+    yaw = yaw_of((o.x, o.y, o.z, o.w))
     c, s = math.cos(yaw), math.sin(yaw)
     half_x, half_y = estimate.box_size.x / 2, estimate.box_size.y / 2
     cx, cy = estimate.box_pose.position.x, estimate.box_pose.position.y
@@ -123,7 +125,7 @@ def summary_image(drawings: list[str], estimates: list, path: Path) -> None:
         if estimate.has_box and estimate.label == APPROACHED and estimate.label not in approached:
             approached.add(estimate.label)  # where a planner would send the robot to reach the chair
             goal = estimate.approach_pose
-            yaw = 2 * math.atan2(goal.orientation.z, goal.orientation.w)
+            yaw = yaw_of((goal.orientation.x, goal.orientation.y, goal.orientation.z, goal.orientation.w))
             tip = (goal.position.x + 0.4 * math.cos(yaw), goal.position.y + 0.4 * math.sin(yaw))
             cv2.arrowedLine(plot, to_px(goal.position.x, goal.position.y), to_px(*tip), (200, 0, 200), 2, tipLength=0.3)
     for line, text in enumerate(
