@@ -41,9 +41,10 @@ def stop_node(process: NodeProcess) -> tuple[int, str]:
     return code, process.log()
 
 
-def wait_until_active(ros_node, node_name: str) -> None:
+def wait_until_active(ros_node, node_name: str, timeout: float = WAIT) -> None:
+    """Fail the test unless the node reaches active within ``timeout`` s (loading a model: give it more)."""
     try:
-        harness.wait_until_active(ros_node, node_name, WAIT)
+        harness.wait_until_active(ros_node, node_name, timeout)
     except TimeoutError as error:
         pytest.fail(str(error))
 

@@ -264,7 +264,7 @@ def test_the_tiny_qwen_model_runs_through_the_node(ros_node, namespace, tmp_path
     )
     node_name = f"/{namespace}/vilasr"
     try:
-        wait_until_active(ros_node, node_name)
+        wait_until_active(ros_node, node_name, 4 * WAIT)  # imports torch and loads a model
         Camera(ros_node, namespace).publish(5)
         response = call_query(
             ros_node, f"{node_name}/query", build_request("Where is the crate?", max_keyframes=2), 4 * WAIT

@@ -526,6 +526,9 @@ def main(args: list[str] | None = None) -> int:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():  # a real failure; otherwise Ctrl-C shut the context down while the executor waited
+            raise
     finally:
         node.release()
         executor.shutdown(timeout_sec=SHUTDOWN_GRACE_S)
