@@ -280,3 +280,18 @@ def test_topic_poses_clear():
     poses.add(S, Pose((1, 0, 0), (0, 0, 0, 1), "odom"))
     poses.clear()
     assert poses.latest is None and poses.camera_pose("c", S, Pose((0, 0, 0), (0, 0, 0, 1), "base")) is None
+
+
+def test_a_frame_waits_for_a_pose_at_or_after_its_stamp_instead_of_taking_an_older_one():
+    """Odometry that lags the images: the frame waits (boundedly) and is interpolated, not given the last pose."""
+    poses = TopicPoses(max_gap=0.5)
+    identity = Pose((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), "base_link")
+    settings = PairingSettings("front", "", 0.001, False, False, 0.05, extrinsic=identity)
+    pairing = FramePairing(settings, poses.camera_pose, pose_pending=poses.pending)
+    poses.add(S, Pose((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), "odom"))
+    assert pairing.add_colour(S + S // 20, "", scene(0), 0.0) == []  # 50 ms after the last pose: it waits
+    poses.add(S + S // 10, Pose((0.1, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), "odom"))  # the robot moves 1 m/s
+    [frame] = pairing.add_colour(S + 2 * S // 10, "", scene(1), 0.01)  # the next camera message releases it
+    assert frame.stamp_ns == S + S // 20 and frame.pose.position == pytest.approx((0.05, 0.0, 0.0))
+    [late] = pairing.add_colour(S + 3 * S // 10, "", scene(2), 1.0)  # no newer pose within the wait: goes on
+    assert late.stamp_ns == S + 2 * S // 10 and late.pose.position == pytest.approx((0.1, 0.0, 0.0))

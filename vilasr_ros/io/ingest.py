@@ -306,6 +306,7 @@ def _ingest_bag(
             pairing_settings(camera, config.cameras.depth_tolerance, config.frames.base_frame),
             camera_pose,
             on_problem=lambda category, message, name=camera.name: report(f"camera {name}: {message}"),
+            pose_pending=poses.pending if poses is not None and tf is None else None,  # a pose topic only
         )
         pairings.append(pairing)
         prefix = f"cameras.{camera.name}"

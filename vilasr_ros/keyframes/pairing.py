@@ -3,8 +3,8 @@
 A colour frame is paired with the depth image of nearest stamp within the
 depth tolerance and with the latest camera_info. It waits (at most twice the
 tolerance plus 0.1 s after its arrival, and while at most ``MAX_PENDING``
-frames wait) for a depth image or the first camera_info that arrives after it,
-then goes on without them. Its pose is looked up when it is released. Arrival
+frames wait) for a depth image, the first camera_info, or (with a pose topic)
+a pose stamped at or after it, then goes on without them. Its pose is looked up when it is released. Arrival
 times are passed in (``time.monotonic()`` live, the log time of a recording),
 so a recorded run is paired exactly as the live node would have paired it.
 
@@ -56,10 +56,18 @@ class FramePairing:
     """Turns one camera's colour, depth and camera_info arrivals into frames ready for the keyframe store."""
 
     def __init__(
-        self, settings: PairingSettings, camera_pose: PoseLookup, on_problem: ProblemReport | None = None
+        self,
+        settings: PairingSettings,
+        camera_pose: PoseLookup,
+        on_problem: ProblemReport | None = None,
+        pose_pending: Callable[[int], bool] | None = None,
     ) -> None:
+        """``pose_pending(stamp_ns)``: True while no pose at or after that stamp has arrived yet (a pose topic
+        that lags the images): the frame then waits for one like it waits for depth, instead of taking the
+        last pose before it (off by the robot's motion since)."""
         self.settings = settings
         self._camera_pose = camera_pose
+        self._pose_pending = pose_pending
         self._on_problem = on_problem
         self._depth_tolerance_ns = round(settings.depth_tolerance * 1e9)
         self._wait_s = 2 * settings.depth_tolerance + 0.1
@@ -107,8 +115,10 @@ class FramePairing:
         ready, waiting = [], []
         for pending in self._pending:
             depth = self._nearest_depth(pending)
-            missing = (self.settings.expects_depth and depth is None) or (
-                self.settings.expects_camera_info and self._intrinsics is None
+            missing = (
+                (self.settings.expects_depth and depth is None)
+                or (self.settings.expects_camera_info and self._intrinsics is None)
+                or (self._pose_pending is not None and self._pose_pending(pending.stamp_ns))
             )
             give_up = flush_stale and now - pending.received > self._wait_s
             if missing and not give_up and len(self._pending) <= MAX_PENDING:
@@ -192,6 +202,11 @@ class TopicPoses:
         """Forget every pose (time jumped back)."""
         self._history.clear()
         self.latest = None
+
+    def pending(self, stamp_ns: int) -> bool:
+        """True while poses arrive but none at or after ``stamp_ns`` yet (a frame stamped then should wait)."""
+        newest = self._history.newest_stamp()
+        return newest is not None and newest < stamp_ns
 
     def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
         if extrinsic is None:

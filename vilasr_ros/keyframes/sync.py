@@ -85,6 +85,11 @@ class StampedBuffer(Generic[Item]):
             after = (self._stamps[position], self._items[position]) if position < len(self._stamps) else None
             return before, after
 
+    def last_stamp(self) -> int | None:
+        """The largest stamp held, or None when empty."""
+        with self._lock:
+            return self._stamps[-1] if self._stamps else None
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._stamps)
@@ -105,6 +110,10 @@ class PoseHistory:
 
     def clear(self) -> None:
         self._buffer.clear()
+
+    def newest_stamp(self) -> int | None:
+        """The latest stamp held (ns), or None when empty."""
+        return self._buffer.last_stamp()
 
     def at(self, stamp_ns: int) -> Pose | None:
         """The pose at ``stamp_ns``: interpolated between neighbours at most ``max_gap`` apart, or the

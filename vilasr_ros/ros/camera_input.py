@@ -113,7 +113,10 @@ class CameraInput:
         self._max_pixels = cameras.max_image_pixels
         self._rectified = config.is_rectified
         self._pairing = FramePairing(
-            pairing_settings(config, cameras.depth_tolerance, base_frame), poses.camera_pose, self._pairing_problem
+            pairing_settings(config, cameras.depth_tolerance, base_frame),
+            poses.camera_pose,
+            self._pairing_problem,
+            pose_pending=poses.pose_pending,
         )
         self._guard = StampGuard(round(cameras.stamp_jump_back * 1e9), round(cameras.stamp_jump_forward * 1e9))
         self._throttle = Throttle(WARN_PERIOD_S)

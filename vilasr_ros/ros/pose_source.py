@@ -38,6 +38,10 @@ WARN_PERIOD_S = 5.0
 class PoseSource(Protocol):
     def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None: ...
 
+    def pose_pending(self, stamp_ns: int) -> bool:
+        """True while a pose for ``stamp_ns`` may still arrive (a frame waits for it, boundedly)."""
+        ...
+
     def base_pose(self) -> Pose | None: ...
 
     def reset(self) -> None:
@@ -120,6 +124,9 @@ class NoPoseSource:
     def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
         return None
 
+    def pose_pending(self, stamp_ns: int) -> bool:
+        return False
+
     def base_pose(self) -> Pose | None:
         return None
 
@@ -179,6 +186,9 @@ class TopicPoseSource:
     def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
         return self._poses.camera_pose(camera_frame, stamp_ns, extrinsic)
 
+    def pose_pending(self, stamp_ns: int) -> bool:
+        return self._poses.pending(stamp_ns)
+
     def base_pose(self) -> Pose | None:
         return self._poses.latest
 
@@ -236,6 +246,9 @@ class TfPoseSource:
 
     def camera_pose(self, camera_frame: str, stamp_ns: int, extrinsic: Pose | None) -> Pose | None:
         return self._lookup(camera_frame, stamp_ns)
+
+    def pose_pending(self, stamp_ns: int) -> bool:
+        return False  # tf is waited for in the lookup itself (pose.tf_timeout)
 
     def base_pose(self) -> Pose | None:
         return self._lookup(self._base_frame, None)
