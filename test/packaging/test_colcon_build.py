@@ -1,22 +1,18 @@
 """`colcon build` of the package against the wheel-based ROS 2, from scratch.
 
-Copies the package into a fresh workspace (src/vilasr_ros), builds it the way a
-ROS user does, and imports the generated message, service and action types from
-that install (not from the merged one `make setup` made).
+The session's workspace (conftest.py: the package copied into src/vilasr_ros and
+built the way a ROS user does): the installed files are there, and the generated
+message, service and action types import from that install (not from the merged
+one `make setup` made).
 """
 
-import os
-import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.packaging
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 IMPORT_CHECK = textwrap.dedent(
@@ -44,36 +40,8 @@ IMPORT_CHECK = textwrap.dedent(
 )
 
 
-def test_colcon_build_and_generated_types_import(tmp_path):
-    colcon = shutil.which("colcon", path=os.path.dirname(sys.executable)) or shutil.which("colcon")
-    assert colcon, "colcon is installed by `make setup`"
-    # The wheel-based ROS lives in the venv: it is the underlay (as in tools/setup.sh).
-    env = dict(os.environ)
-    for variable in ("AMENT_PREFIX_PATH", "CMAKE_PREFIX_PATH"):
-        env[variable] = os.pathsep.join(filter(None, [sys.prefix, env.get(variable)]))
-    shutil.copytree(
-        REPO_ROOT,
-        tmp_path / "src" / "vilasr_ros",
-        ignore=shutil.ignore_patterns(".*", "build", "install", "log", "demo_out", "__pycache__"),
-    )
-    build = subprocess.run(
-        [
-            colcon,
-            "build",
-            "--base-paths",
-            "src",
-            "--cmake-args",
-            "-DBUILD_TESTING=OFF",
-            f"-DPython3_EXECUTABLE={sys.executable}",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-
+def test_colcon_build_and_generated_types_import(colcon_workspace):
+    tmp_path = colcon_workspace.root
     prefix = tmp_path / "install" / "vilasr_ros"
     for relative in (
         "share/vilasr_ros/launch/vilasr.launch.py",

@@ -1,39 +1,21 @@
 """`colcon test` runs the package's tests and ruff, and `colcon test-result` reports them.
 
-Builds the package with BUILD_TESTING on in a fresh workspace (against the
-wheel-based ROS 2 of the venv, as test_colcon_build does), plants two tests in the
-workspace's copy (one failing, one importing the generated interfaces) and runs
-`colcon test` on a small selection (the package's static checks plus those): the
+The session's workspace (conftest.py: built with BUILD_TESTING on against the
+wheel-based ROS 2 of the venv, two tests planted in its copy, one failing, one
+importing the generated interfaces) runs `colcon test` on a small selection (the
+package's static checks plus those): the
 real tests pass, the interfaces import from the install, the planted failure fails
 and reaches `colcon test-result`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.packaging
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-PLANTED = """
-def test_planted_failure_reaches_colcon_test_result():
-    assert 1 + 1 == 3, "planted by test_colcon_test"
-
-
-def test_planted_generated_interfaces_import_from_the_install():
-    import vilasr_ros.msg
-
-    assert "/install/vilasr_ros/" in vilasr_ros.msg.__file__, vilasr_ros.msg.__file__
-"""
-SELECTION = "test_package_dependencies or test_package_metadata or test_planted"
 
 
 def xunit_outcomes(path: Path) -> list[tuple[str, str]]:
@@ -50,35 +32,8 @@ def xunit_outcomes(path: Path) -> list[tuple[str, str]]:
     return outcomes
 
 
-def test_colcon_test_runs_the_tests_and_reports_failures(tmp_path):
-    colcon = shutil.which("colcon", path=os.path.dirname(sys.executable)) or shutil.which("colcon")
-    assert colcon, "colcon is installed by `make setup`"
-    env = dict(os.environ)
-    for variable in ("AMENT_PREFIX_PATH", "CMAKE_PREFIX_PATH"):
-        env[variable] = os.pathsep.join(filter(None, [sys.prefix, env.get(variable)]))
-    source = tmp_path / "src" / "vilasr_ros"
-    shutil.copytree(
-        REPO_ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "install", "log", "demo_out", "__pycache__")
-    )
-    (source / "test" / "packaging" / "test_planted.py").write_text(PLANTED)
-
-    def colcon_run(*arguments: str, timeout: int) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [colcon, *arguments], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
-        )
-
-    build = colcon_run(
-        "build",
-        "--base-paths",
-        "src",
-        "--cmake-args",
-        "-DBUILD_TESTING=ON",
-        f"-DPython3_EXECUTABLE={sys.executable}",
-        f"-DVILASR_PYTEST_ARGS=-k '{SELECTION}'",
-        timeout=900,
-    )
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-
+def test_colcon_test_runs_the_tests_and_reports_failures(colcon_workspace):
+    tmp_path, colcon_run = colcon_workspace.root, colcon_workspace.colcon_run
     test = colcon_run("test", "--base-paths", "src", "--event-handlers", "console_direct+", timeout=900)
     # colcon test itself succeeds when the tests ran (failures are reported, not raised).
     assert test.returncode == 0, test.stdout[-3000:] + test.stderr[-3000:]
