@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reference_loop import PAD, PROMPT_TEMPLATE, TYPE_TEMPLATE  # infer.py's strings, verbatim
 
 from vilasr_ros.cli import main
 from vilasr_ros.evaluation.authors import load_authors_benchmark
@@ -23,22 +24,6 @@ from vilasr_ros.reasoning.replay_backend import ReplayBackend, ReplaySession
 
 # Images already at a size smart_resize keeps (multiples of 28, under max_pixels): the announced size.
 WIDTH, HEIGHT = 224, 168
-PAD = "<|vision_start|><|image_pad|><|vision_end|>"
-
-# infer.py, verbatim: PROMPT_TEMPLATE and TYPE_TEMPLATE.
-PROMPT_TEMPLATE = """
-### Question:
-{question}
-
-Begin your reasoning. After each tool use, critically evaluate the visualization and adjust if needed:
-"""
-TYPE_TEMPLATE = {
-    "multiple choice": "\nAnswer with the option's letter from the given choices directly.",
-    "free-form": "",
-    "regression": "\nPlease answer the question using a single word or phrase (e.g., 42 or 3.14).",
-    "numerical": "\nPlease answer the question using a single word or phrase (e.g., 42 or 3.14).",
-    "vci": "",
-}
 BOX_NOTE = (
     "The values represent the bounding box coordinates normalized to a 0-1000 scale, "
     "with the top-left corner as the origin of the image."

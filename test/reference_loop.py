@@ -41,6 +41,7 @@ TYPE_TEMPLATE = {
     "free-form": "",
     "regression": "\nPlease answer the question using a single word or phrase (e.g., 42 or 3.14).",
     "numerical": "\nPlease answer the question using a single word or phrase (e.g., 42 or 3.14).",
+    "vci": "",  # SPAR-Bench
 }
 INTERMEDIATE_PROMPT = (
     "The index of the given image is {current_image_idx} (width: {width}, height: {height}). Continue your reasoning. "
