@@ -56,6 +56,7 @@ MAX_VIEWS = 8  # drawings of one object read at most (spread over viewing direct
 FULL_VIEWS = 3  # an object read in up to this many views samples each with settings.max_samples
 MIN_VIEW_SAMPLES = 300  # the least samples per view when the budget is shared
 FLOOR_SIGMA = 0.01  # metres, 1-sigma of a bottom taken from the floor estimate
+FOOTPRINT_PERCENTILE = 5.0  # a view's robust footprint spans the 5th to 95th percentile of its points' x and y
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class ApproachPose:
 
     x: float
     y: float
-    z: float  # the box's bottom (the floor for an object on it)
+    z: float  # the floor's height when known, else the box's bottom
     yaw: float  # radians about z; the robot's x axis points at the box's centre
 
     def quaternion(self) -> tuple[float, float, float, float]:
@@ -128,7 +129,7 @@ def fit_object_box(
     views: Sequence[ObjectPoints], floor_z: float | None, settings: ObjectSettings = DEFAULT_SETTINGS
 ) -> ObjectBox | None:
     """One box from the merged points of every view of one object; None when they hold too few points."""
-    seen = _consistent([view for view in views if len(view.points) >= MIN_VIEW_POINTS], settings)
+    seen = [views[index] for index in consistent_views(views, settings)]
     total = sum(len(view.points) for view in seen)
     if total < MIN_POINTS:
         return None
@@ -202,25 +203,68 @@ def fit_object_box(
     )
 
 
-def _consistent(views: list[ObjectPoints], settings: ObjectSettings) -> list[ObjectPoints]:
-    """The views that show the same thing as most of the points do.
+def consistent_views(views: Sequence[ObjectPoints], settings: ObjectSettings = DEFAULT_SETTINGS) -> list[int]:
+    """Indices of the views :func:`fit_object_box` merges: those with at least MIN_VIEW_POINTS points that
+    show the same thing as most of the points do.
 
     A view can pick the wrong surface (an occluder that covers most of the
-    box); merging it would stretch the box over both objects. Two views agree
-    when their points' medians lie within ``view_agreement`` metres plus half
-    the mean of their robust (5th to 95th percentile) horizontal extents; the
-    view that agrees with the most points, and all views that agree with it,
-    are kept.
+    box, another object drawn with the same label); merging it would stretch
+    the box over both objects. The views are grouped by their robust
+    footprints (:func:`view_groups`); the group with the most points is kept.
     """
-    if len(views) < 2:
-        return views
-    medians = np.array([_quantiles(view.points, 50.0)[0] for view in views])
-    spans = np.array([np.linalg.norm(np.subtract(*_quantiles(view.points[:, :2], 5.0)[::-1])) for view in views])
-    counts = np.array([len(view.points) for view in views])
-    separation = np.linalg.norm(medians[:, None, :] - medians[None, :, :], axis=2)
-    agree = separation <= settings.view_agreement + (spans[:, None] + spans[None, :]) / 4.0
-    anchor = int(np.argmax(agree @ counts))
-    return [view for view, keep in zip(views, agree[anchor]) if keep]
+    usable = [index for index, view in enumerate(views) if len(view.points) >= MIN_VIEW_POINTS]
+    if len(usable) < 2:
+        return usable
+    groups = view_groups([views[index].points for index in usable], settings.view_agreement)
+    kept = max(groups, key=lambda group: sum(len(views[usable[i]].points) for i in group))
+    return [usable[i] for i in kept]
+
+
+def view_groups(
+    points: Sequence[np.ndarray], agreement: float, instances: Sequence[int] | None = None
+) -> list[list[int]]:
+    """Indices of the views (each one's object points, target frame) grouped by the object they show.
+
+    Two views agree when their robust footprints, the boxes between the 5th
+    and 95th percentiles of their points' x and y, lie at most ``agreement``
+    metres apart (0 when they overlap); groups are formed transitively, the
+    closest pairs first (each view sees part of an object: two views from
+    opposite sides of a large object have footprints that overlap or touch,
+    though their points' medians lie far apart). Views with the same
+    ``instances`` entry (drawings on one keyframe: two same-label boxes in one
+    image are two objects) never share a group. Groups come in order of their
+    first view.
+    """
+    bounds = [_quantiles(view[:, :2], FOOTPRINT_PERCENTILE) for view in points]
+    parent = list(range(len(bounds)))
+    members = [set() if instances is None else {instances[index]} for index in range(len(bounds))]
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            index = parent[index]
+        return index
+
+    pairs = sorted(
+        (footprint_gap(bounds[i], bounds[j]), i, j) for i in range(len(bounds)) for j in range(i + 1, len(bounds))
+    )
+    for gap, i, j in pairs:
+        a, b = root(i), root(j)
+        if gap > agreement:
+            break
+        if a != b and not members[a] & members[b]:
+            first, second = min(a, b), max(a, b)
+            parent[second] = first
+            members[first] |= members[second]
+    groups: dict[int, list[int]] = {}
+    for index in range(len(bounds)):
+        groups.setdefault(root(index), []).append(index)
+    return list(groups.values())
+
+
+def footprint_gap(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
+    """Distance between two axis-aligned xy boxes given as (low, high) corners, 0 when they overlap."""
+    separation = np.maximum(0.0, np.maximum(b[0] - a[1], a[0] - b[1]))
+    return float(np.linalg.norm(separation))
 
 
 def box_distance(a: ObjectBox, b: ObjectBox) -> BoxDistance:
@@ -245,13 +289,15 @@ def box_distance(a: ObjectBox, b: ObjectBox) -> BoxDistance:
     )
 
 
-def approach_pose(box: ObjectBox, standoff: float) -> ApproachPose:
+def approach_pose(box: ObjectBox, standoff: float, floor_z: float | None = None) -> ApproachPose:
     """A pose on the floor ``standoff`` metres from the box's footprint, facing the box's centre.
 
     It lies on the line from the box's centre towards where the cameras saw
     it from (:attr:`ObjectBox.seen_from`), so a robot reaches the side it
     has seen; when the cameras stood right above the centre, it faces the
-    box's length side.
+    box's length side. Its height is the floor's, ``floor_z``, when known
+    (also for an object that does not stand on it, such as a wall cabinet),
+    else the box's bottom.
     """
     if not (math.isfinite(standoff) and standoff >= 0.0):
         raise GeometryError(f"standoff must be a non-negative number of metres, got {standoff!r}")
@@ -271,7 +317,8 @@ def approach_pose(box: ObjectBox, standoff: float) -> ApproachPose:
         else:
             high = middle
     x, y = centre + high * towards
-    return ApproachPose(float(x), float(y), float(box.bottom), math.atan2(-towards[1], -towards[0]))
+    z = box.bottom if floor_z is None else floor_z
+    return ApproachPose(float(x), float(y), float(z), math.atan2(-towards[1], -towards[0]))
 
 
 def _footprint_yaw(xy: np.ndarray, closeness: float) -> float:

@@ -136,7 +136,7 @@ class ObjectSettings:
     side_tolerance: float = 0.15  # fraction of the box's width / height a surface's extent may fall short by
     min_surface: float = 0.03  # fraction of the box's non-floor samples a surface needs to be considered
     stand_tolerance: float = 0.15  # metres: an object whose lowest point is this close to the floor stands on it
-    view_agreement: float = 0.3  # metres (plus half the views' extents) two views' point medians may differ by
+    view_agreement: float = 0.3  # metres two views' robust footprints may lie apart and still show one object
 
     def __post_init__(self) -> None:
         if not 0 < self.min_depth < self.max_depth:
