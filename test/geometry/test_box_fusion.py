@@ -24,7 +24,7 @@ from vilasr_ros.core.conversation import Box, ConversationImage, ResizeMapping
 from vilasr_ros.core.poses import Pose
 from vilasr_ros.geometry import estimate_drawings
 from vilasr_ros.geometry.boxes import fit_object_box, view_groups
-from vilasr_ros.geometry.object_points import DepthView, object_points
+from vilasr_ros.geometry.object_points import DepthView, ObjectPoints, object_points
 from vilasr_ros.sim.box_scene import Camera, Cuboid, Room, drawn_box
 
 pytestmark = pytest.mark.slow  # ray-casts RGB-D views
@@ -126,18 +126,46 @@ def test_opposite_views_merge_in_the_box_fit_though_their_points_lie_far_apart()
     assert_meets_issue_bounds(box.centre, box.size, cuboid, 2.5)
 
 
-def test_view_groups_join_overlapping_footprints_transitively_and_keep_one_keyframe_apart():
-    def square(x: float, y: float, side: float = 0.5) -> np.ndarray:
-        u = np.linspace(0.0, side, 21)
-        xx, yy = np.meshgrid(x + u, y + u)
-        return np.column_stack([xx.ravel(), yy.ravel(), np.full(xx.size, 0.5)])
+def seen(x: float, y: float, width: float, depth: float, camera=(0.0, -3.0)) -> ObjectPoints:
+    """A view's points: a grid over ``width`` x ``depth`` metres from corner (x, y), seen from ``camera``."""
+    u, v = np.meshgrid(np.linspace(0.0, width, 21), np.linspace(0.0, depth, 21))
+    points = np.column_stack([x + u.ravel(), y + v.ravel(), np.full(u.size, 0.5)])
+    camera_position = np.array([*camera, 1.0])
+    ranges = np.linalg.norm(points - camera_position, axis=1)
+    return ObjectPoints(points, ranges, camera_position, None, False, 0.0, 0.0, float(np.median(ranges)))
 
+
+def test_view_groups_join_overlapping_footprints_transitively_and_keep_one_keyframe_apart():
     # a-b overlap, b-c lie 0.2 m apart, c-d 0.5 m apart: {a, b, c} and {d}
-    a, b, c, d = square(0.0, 0.0), square(0.4, 0.0), square(1.1, 0.0), square(2.1, 0.0)
+    a, b, c, d = seen(0.0, 0.0, 0.5, 0.5), seen(0.4, 0.0, 0.5, 0.5), seen(1.1, 0.0, 0.5, 0.5), seen(2.1, 0.0, 0.5, 0.5)
     assert view_groups([a, b, c, d], 0.3) == [[0, 1, 2], [3]]
     assert view_groups([a, b, c, d], 0.6) == [[0, 1, 2, 3]]
     # b and c drawn on one keyframe are two objects: c joins neither a nor b through b
     assert view_groups([a, b, c], 0.3, instances=[1, 2, 2]) == [[0, 1], [2]]
+
+
+def test_views_of_opposite_faces_that_look_at_each_other_are_one_object():
+    """Two strips 1.2 m long, 0.8 m apart along y: the front and back faces of a tall cabinet seen head-on."""
+    front, back = seen(0.0, 0.0, 1.2, 0.02, camera=(0.6, -3.0)), seen(0.0, 0.8, 1.2, 0.02, camera=(0.6, 3.8))
+    assert view_groups([front, back], 0.3) == [[0, 1]]
+    same_side = seen(0.0, 0.8, 1.2, 0.02, camera=(0.6, -3.0))  # both cameras south: two objects, one behind
+    assert view_groups([front, same_side], 0.3) == [[0], [1]]
+    sideways = seen(0.0, 0.8, 1.2, 0.02, camera=(4.5, 0.8))  # looks along the strip, not across the gap
+    assert view_groups([front, sideways], 0.3) == [[0], [1]]
+    far = seen(0.0, 1.6, 1.2, 0.02, camera=(0.6, 4.6))  # 1.58 m apart: wider than either face is long
+    assert view_groups([front, far], 0.3) == [[0], [1]]
+
+
+@pytest.mark.parametrize("size", [(1.2, 0.9, 1.8), (2.0, 1.0, 1.8)], ids=lambda size: f"{size[0]}x{size[1]}")
+def test_a_tall_object_seen_head_on_from_front_and_back_is_one_box(size):
+    """Taller than the cameras (no top in view) and seen square to its faces: each view alone shows a flat
+    face, the two together the whole depth."""
+    cuboid = Cuboid.on_floor("wardrobe", (0.0, 0.0), size, 20)
+    room = Room((cuboid,), x_range=(-8.0, 8.0), y_range=(-8.0, 8.0))
+    frames, images = drawings(room, [(camera_at(cuboid, bearing, 4.0), cuboid) for bearing in (90, 270)], "wardrobe")
+    (estimate,) = [e for e in estimate_drawings(images, frames, "map").estimates if e.kind == "object"]
+    assert estimate.has_box and estimate.num_views == 2
+    assert_meets_issue_bounds(estimate.box_center, estimate.box_size, cuboid, 4.0)
 
 
 def test_two_same_label_objects_that_fuse_into_one_estimate_keep_both_boxes():

@@ -57,6 +57,7 @@ FULL_VIEWS = 3  # an object read in up to this many views samples each with sett
 MIN_VIEW_SAMPLES = 300  # the least samples per view when the budget is shared
 FLOOR_SIGMA = 0.01  # metres, 1-sigma of a bottom taken from the floor estimate
 FOOTPRINT_PERCENTILE = 5.0  # a view's robust footprint spans the 5th to 95th percentile of its points' x and y
+FACING_COSINE = math.cos(math.radians(45.0))  # views look at each other when within this of the line between them
 
 
 @dataclass(frozen=True)
@@ -215,50 +216,72 @@ def consistent_views(views: Sequence[ObjectPoints], settings: ObjectSettings = D
     usable = [index for index, view in enumerate(views) if len(view.points) >= MIN_VIEW_POINTS]
     if len(usable) < 2:
         return usable
-    groups = view_groups([views[index].points for index in usable], settings.view_agreement)
+    groups = view_groups([views[index] for index in usable], settings.view_agreement)
     kept = max(groups, key=lambda group: sum(len(views[usable[i]].points) for i in group))
     return [usable[i] for i in kept]
 
 
 def view_groups(
-    points: Sequence[np.ndarray], agreement: float, instances: Sequence[int] | None = None
+    views: Sequence[ObjectPoints], agreement: float, instances: Sequence[int] | None = None
 ) -> list[list[int]]:
-    """Indices of the views (each one's object points, target frame) grouped by the object they show.
+    """Indices of ``views`` (each with points) grouped by the object they show.
 
     Two views agree when their robust footprints, the boxes between the 5th
     and 95th percentiles of their points' x and y, lie at most ``agreement``
-    metres apart (0 when they overlap); groups are formed transitively, the
-    closest pairs first (each view sees part of an object: two views from
-    opposite sides of a large object have footprints that overlap or touch,
-    though their points' medians lie far apart). Views with the same
-    ``instances`` entry (drawings on one keyframe: two same-label boxes in one
-    image are two objects) never share a group. Groups come in order of their
-    first view.
+    metres apart (0 when they overlap): each view sees part of an object, and
+    two views from opposite corners of a large object have footprints that
+    overlap, though their points' medians lie far apart. Two views that face
+    each other across a wider gap (each looks within 45 degrees of the line
+    across it, towards the other) agree too when the gap is no wider than
+    either footprint is long: they see opposite faces of one object, whose
+    depth lies hidden between them. Groups are formed transitively, the
+    closest pairs first; views with the same ``instances`` entry (drawings on
+    one keyframe: two same-label boxes in one image are two objects) never
+    share a group. Groups come in order of their first view.
     """
-    bounds = [_quantiles(view[:, :2], FOOTPRINT_PERCENTILE) for view in points]
-    parent = list(range(len(bounds)))
-    members = [set() if instances is None else {instances[index]} for index in range(len(bounds))]
+    bounds = [_quantiles(view.points[:, :2], FOOTPRINT_PERCENTILE) for view in views]
+    parent = list(range(len(views)))
+    members = [set() if instances is None else {instances[index]} for index in range(len(views))]
 
     def root(index: int) -> int:
         while parent[index] != index:
             index = parent[index]
         return index
 
-    pairs = sorted(
-        (footprint_gap(bounds[i], bounds[j]), i, j) for i in range(len(bounds)) for j in range(i + 1, len(bounds))
-    )
-    for gap, i, j in pairs:
+    pairs = []
+    for i in range(len(views)):
+        for j in range(i + 1, len(views)):
+            gap = footprint_gap(bounds[i], bounds[j])
+            if gap <= agreement or _facing(views[i], bounds[i], views[j], bounds[j]):
+                pairs.append((gap, i, j))
+    for _, i, j in sorted(pairs):
         a, b = root(i), root(j)
-        if gap > agreement:
-            break
         if a != b and not members[a] & members[b]:
             first, second = min(a, b), max(a, b)
             parent[second] = first
             members[first] |= members[second]
     groups: dict[int, list[int]] = {}
-    for index in range(len(bounds)):
+    for index in range(len(views)):
         groups.setdefault(root(index), []).append(index)
     return list(groups.values())
+
+
+def _facing(
+    a: ObjectPoints, a_bounds: tuple[np.ndarray, np.ndarray], b: ObjectPoints, b_bounds: tuple[np.ndarray, np.ndarray]
+) -> bool:
+    """Whether two views look at each other across the gap between their footprints, no wider than either
+    footprint's longer side."""
+    (a_low, a_high), (b_low, b_high) = a_bounds, b_bounds
+    across = np.where(b_low > a_high, b_low - a_high, np.where(a_low > b_high, b_high - a_low, 0.0))  # a -> b
+    gap = float(np.linalg.norm(across))
+    if gap == 0.0 or gap > min(float(np.max(a_high - a_low)), float(np.max(b_high - b_low))):
+        return False
+    looks = []
+    for view, low, high in ((a, a_low, a_high), (b, b_low, b_high)):
+        look = (low + high) / 2.0 - np.asarray(view.camera_position, dtype=np.float64)[:2]
+        norm = float(np.linalg.norm(look))
+        looks.append(look / norm if norm > 0 else look)
+    return bool(looks[0] @ across / gap >= FACING_COSINE and -looks[1] @ across / gap >= FACING_COSINE)
 
 
 def footprint_gap(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:

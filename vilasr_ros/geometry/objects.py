@@ -96,7 +96,7 @@ def object_boxes(
     for lifted in by_label.values():
         replaced.update(number for number, _, _ in lifted)
         groups = view_groups(
-            [points.points for _, _, points in lifted], settings.view_agreement, [m.source_index for _, m, _ in lifted]
+            [points for _, _, points in lifted], settings.view_agreement, [m.source_index for _, m, _ in lifted]
         )
         groups.sort(key=len, reverse=True)
         taken: set[int] = set()
