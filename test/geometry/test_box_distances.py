@@ -148,6 +148,14 @@ def test_the_approach_pose_stands_off_the_box_facing_it_on_the_cameras_side():
         approach_pose(box, -0.1)
 
 
+def test_the_approach_pose_stands_on_the_floor_under_an_object_that_does_not_stand_on_it():
+    wall_cabinet = make_box((3.0, 1.0, 1.05), (0.8, 0.35, 0.4), 20, seen_from=(0.5, -0.5, 1.6))  # 0.85 to 1.25 m up
+    on_floor, unknown_floor = approach_pose(wall_cabinet, 0.5, floor_z=0.02), approach_pose(wall_cabinet, 0.5)
+    assert on_floor.z == 0.02
+    assert unknown_floor.z == pytest.approx(0.85)  # no floor known: the box's bottom
+    assert (on_floor.x, on_floor.y, on_floor.yaw) == (unknown_floor.x, unknown_floor.y, unknown_floor.yaw)
+
+
 def visible_faces(centre, size, yaw_deg, camera_xy, step=0.02) -> ObjectPoints:
     """Exact points on the top and the side faces of a box that face ``camera_xy``."""
     box = make_box(centre, size, yaw_deg)

@@ -5,17 +5,21 @@ drew becomes a 3D estimate (:func:`vilasr_ros.geometry.estimate_drawings`).
 For the metric families of a generated benchmark, the estimates of the named
 objects answer the question without the model's arithmetic:
 
-- ``abs_distance``: the distance between the two objects' estimates;
-- ``object_size``: the largest extent of the object's estimate, centimetres;
-- ``route_length``: A -> B -> C on the floor (x, y) between the estimates.
+- ``abs_distance``: the distance between the two objects' centres;
+- ``object_size``: the object's longest dimension, centimetres;
+- ``route_length``: A -> B -> C on the floor (x, y) between the objects' centres.
 
-An estimate's position is the visible surface under the box centre, not the
-object's volumetric centre (see :class:`SpatialEstimate`), and its size spans
-what the view shows, so these values carry that bias; they are what the node
-would report. A numeric item scores the value with MRA; a multiple-choice item
-scores the option whose number is nearest to it. Objects are matched to
-estimates by label: equal ignoring case and spaces, else the one estimate
-whose label contains the object's label or is contained in it.
+An object estimate with a 3D box (``has_box``: depth, intrinsics and a pose)
+gives its centre as ``box_center`` and its dimensions as ``box_size``
+(length, width, height), which is what the questions ask about. Without a box
+the estimate's ``position`` stands in for the centre and its ``size`` for the
+dimensions: ``position`` is the visible surface under the 2D box centre, not
+the object's volumetric centre, and ``size`` spans what the view shows (see
+:class:`SpatialEstimate`), so those values carry that bias. Either way they
+are what the node would report. A numeric item scores the value with MRA; a
+multiple-choice item scores the option whose number is nearest to it. Objects
+are matched to estimates by label: equal ignoring case and spaces, else the
+one estimate whose label contains the object's label or is contained in it.
 """
 
 from __future__ import annotations
@@ -44,12 +48,22 @@ def estimated_value(item: EvalItem, estimates: EstimationResult | None) -> float
     found = [match_estimate(estimates.estimates, label) for label in labels]
     if any(estimate is None for estimate in found):
         return None
-    points = [estimate.position for estimate in found if estimate is not None]
+    points = [centre(estimate) for estimate in found if estimate is not None]
     if item.family == "object_size":
-        return 100.0 * max(found[0].size) if found[0] is not None else None
+        return 100.0 * longest_dimension(found[0]) if found[0] is not None else None
     if item.family == "abs_distance":
         return math.dist(points[0], points[1])
     return sum(math.hypot(a[0] - b[0], a[1] - b[1]) for a, b in zip(points, points[1:]))
+
+
+def centre(estimate: SpatialEstimate) -> tuple[float, float, float]:
+    """The object's centre: its box's when it has one, else its position (the visible surface)."""
+    return estimate.box_center if estimate.has_box else estimate.position
+
+
+def longest_dimension(estimate: SpatialEstimate) -> float:
+    """The object's longest dimension, metres: of its box when it has one, else of its view-plane size."""
+    return max(estimate.box_size if estimate.has_box else estimate.size)
 
 
 def estimated_score(item: EvalItem, value: float | None) -> float | None:

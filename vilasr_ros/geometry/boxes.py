@@ -56,6 +56,8 @@ MAX_VIEWS = 8  # drawings of one object read at most (spread over viewing direct
 FULL_VIEWS = 3  # an object read in up to this many views samples each with settings.max_samples
 MIN_VIEW_SAMPLES = 300  # the least samples per view when the budget is shared
 FLOOR_SIGMA = 0.01  # metres, 1-sigma of a bottom taken from the floor estimate
+FOOTPRINT_PERCENTILE = 5.0  # a view's robust footprint spans the 5th to 95th percentile of its points' x and y
+FACING_COSINE = math.cos(math.radians(45.0))  # views look at each other when within this of the line between them
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class ApproachPose:
 
     x: float
     y: float
-    z: float  # the box's bottom (the floor for an object on it)
+    z: float  # the floor's height when known, else the box's bottom
     yaw: float  # radians about z; the robot's x axis points at the box's centre
 
     def quaternion(self) -> tuple[float, float, float, float]:
@@ -128,7 +130,7 @@ def fit_object_box(
     views: Sequence[ObjectPoints], floor_z: float | None, settings: ObjectSettings = DEFAULT_SETTINGS
 ) -> ObjectBox | None:
     """One box from the merged points of every view of one object; None when they hold too few points."""
-    seen = _consistent([view for view in views if len(view.points) >= MIN_VIEW_POINTS], settings)
+    seen = [views[index] for index in consistent_views(views, settings)]
     total = sum(len(view.points) for view in seen)
     if total < MIN_POINTS:
         return None
@@ -202,25 +204,90 @@ def fit_object_box(
     )
 
 
-def _consistent(views: list[ObjectPoints], settings: ObjectSettings) -> list[ObjectPoints]:
-    """The views that show the same thing as most of the points do.
+def consistent_views(views: Sequence[ObjectPoints], settings: ObjectSettings = DEFAULT_SETTINGS) -> list[int]:
+    """Indices of the views :func:`fit_object_box` merges: those with at least MIN_VIEW_POINTS points that
+    show the same thing as most of the points do.
 
     A view can pick the wrong surface (an occluder that covers most of the
-    box); merging it would stretch the box over both objects. Two views agree
-    when their points' medians lie within ``view_agreement`` metres plus half
-    the mean of their robust (5th to 95th percentile) horizontal extents; the
-    view that agrees with the most points, and all views that agree with it,
-    are kept.
+    box, another object drawn with the same label); merging it would stretch
+    the box over both objects. The views are grouped by their robust
+    footprints (:func:`view_groups`); the group with the most points is kept.
     """
-    if len(views) < 2:
-        return views
-    medians = np.array([_quantiles(view.points, 50.0)[0] for view in views])
-    spans = np.array([np.linalg.norm(np.subtract(*_quantiles(view.points[:, :2], 5.0)[::-1])) for view in views])
-    counts = np.array([len(view.points) for view in views])
-    separation = np.linalg.norm(medians[:, None, :] - medians[None, :, :], axis=2)
-    agree = separation <= settings.view_agreement + (spans[:, None] + spans[None, :]) / 4.0
-    anchor = int(np.argmax(agree @ counts))
-    return [view for view, keep in zip(views, agree[anchor]) if keep]
+    usable = [index for index, view in enumerate(views) if len(view.points) >= MIN_VIEW_POINTS]
+    if len(usable) < 2:
+        return usable
+    groups = view_groups([views[index] for index in usable], settings.view_agreement)
+    kept = max(groups, key=lambda group: sum(len(views[usable[i]].points) for i in group))
+    return [usable[i] for i in kept]
+
+
+def view_groups(
+    views: Sequence[ObjectPoints], agreement: float, instances: Sequence[int] | None = None
+) -> list[list[int]]:
+    """Indices of ``views`` (each with points) grouped by the object they show.
+
+    Two views agree when their robust footprints, the boxes between the 5th
+    and 95th percentiles of their points' x and y, lie at most ``agreement``
+    metres apart (0 when they overlap): each view sees part of an object, and
+    two views from opposite corners of a large object have footprints that
+    overlap, though their points' medians lie far apart. Two views that face
+    each other across a wider gap (each looks within 45 degrees of the line
+    across it, towards the other) agree too when the gap is no wider than
+    either footprint is long: they see opposite faces of one object, whose
+    depth lies hidden between them. Groups are formed transitively, the
+    closest pairs first; views with the same ``instances`` entry (drawings on
+    one keyframe: two same-label boxes in one image are two objects) never
+    share a group. Groups come in order of their first view.
+    """
+    bounds = [_quantiles(view.points[:, :2], FOOTPRINT_PERCENTILE) for view in views]
+    parent = list(range(len(views)))
+    members = [set() if instances is None else {instances[index]} for index in range(len(views))]
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            index = parent[index]
+        return index
+
+    pairs = []
+    for i in range(len(views)):
+        for j in range(i + 1, len(views)):
+            gap = footprint_gap(bounds[i], bounds[j])
+            if gap <= agreement or _facing(views[i], bounds[i], views[j], bounds[j]):
+                pairs.append((gap, i, j))
+    for _, i, j in sorted(pairs):
+        a, b = root(i), root(j)
+        if a != b and not members[a] & members[b]:
+            first, second = min(a, b), max(a, b)
+            parent[second] = first
+            members[first] |= members[second]
+    groups: dict[int, list[int]] = {}
+    for index in range(len(views)):
+        groups.setdefault(root(index), []).append(index)
+    return list(groups.values())
+
+
+def _facing(
+    a: ObjectPoints, a_bounds: tuple[np.ndarray, np.ndarray], b: ObjectPoints, b_bounds: tuple[np.ndarray, np.ndarray]
+) -> bool:
+    """Whether two views look at each other across the gap between their footprints, no wider than either
+    footprint's longer side."""
+    (a_low, a_high), (b_low, b_high) = a_bounds, b_bounds
+    across = np.where(b_low > a_high, b_low - a_high, np.where(a_low > b_high, b_high - a_low, 0.0))  # a -> b
+    gap = float(np.linalg.norm(across))
+    if gap == 0.0 or gap > min(float(np.max(a_high - a_low)), float(np.max(b_high - b_low))):
+        return False
+    looks = []
+    for view, low, high in ((a, a_low, a_high), (b, b_low, b_high)):
+        look = (low + high) / 2.0 - np.asarray(view.camera_position, dtype=np.float64)[:2]
+        norm = float(np.linalg.norm(look))
+        looks.append(look / norm if norm > 0 else look)
+    return bool(looks[0] @ across / gap >= FACING_COSINE and -looks[1] @ across / gap >= FACING_COSINE)
+
+
+def footprint_gap(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
+    """Distance between two axis-aligned xy boxes given as (low, high) corners, 0 when they overlap."""
+    separation = np.maximum(0.0, np.maximum(b[0] - a[1], a[0] - b[1]))
+    return float(np.linalg.norm(separation))
 
 
 def box_distance(a: ObjectBox, b: ObjectBox) -> BoxDistance:
@@ -245,13 +312,15 @@ def box_distance(a: ObjectBox, b: ObjectBox) -> BoxDistance:
     )
 
 
-def approach_pose(box: ObjectBox, standoff: float) -> ApproachPose:
+def approach_pose(box: ObjectBox, standoff: float, floor_z: float | None = None) -> ApproachPose:
     """A pose on the floor ``standoff`` metres from the box's footprint, facing the box's centre.
 
     It lies on the line from the box's centre towards where the cameras saw
     it from (:attr:`ObjectBox.seen_from`), so a robot reaches the side it
     has seen; when the cameras stood right above the centre, it faces the
-    box's length side.
+    box's length side. Its height is the floor's, ``floor_z``, when known
+    (also for an object that does not stand on it, such as a wall cabinet),
+    else the box's bottom.
     """
     if not (math.isfinite(standoff) and standoff >= 0.0):
         raise GeometryError(f"standoff must be a non-negative number of metres, got {standoff!r}")
@@ -271,7 +340,8 @@ def approach_pose(box: ObjectBox, standoff: float) -> ApproachPose:
         else:
             high = middle
     x, y = centre + high * towards
-    return ApproachPose(float(x), float(y), float(box.bottom), math.atan2(-towards[1], -towards[0]))
+    z = box.bottom if floor_z is None else floor_z
+    return ApproachPose(float(x), float(y), float(z), math.atan2(-towards[1], -towards[0]))
 
 
 def _footprint_yaw(xy: np.ndarray, closeness: float) -> float:

@@ -19,12 +19,14 @@ neighbourhood (this fills holes and lowers noise; a median keeps depth edges
 where they are). Samples are lifted into the target frame. Those within
 ``max(floor_margin, 2 sigma_z)`` of the floor (or below it) are the
 supporting plane. The others split into surfaces (connected components,
-4-neighbour) wherever neighbouring samples' depths jump: by more than
-``max(min_edge_gap, edge_gap * depth)`` plus ``slope_factor`` times the
-smaller of the two neighbouring steps (a surface seen at a grazing angle steps
-steadily; a silhouette steps abruptly). A one-sample band around every jump
-keeps noise from leaving gaps in a silhouette; the chosen surface takes back
-the band samples that continue it.
+4-neighbour) wherever neighbouring samples' depths jump. Jumps are found on
+inverse depth, which changes linearly across the image on any plane: a step
+is a jump when it departs from the neighbouring steps by more than
+``max(min_edge_gap, edge_gap * depth)`` (in inverse depth), so a face seen at a
+grazing angle, whose depth steps grow along it, stays whole, and so does a
+fold between two faces. A one-sample band around every jump keeps noise from
+leaving gaps in a silhouette; the chosen surface takes back the band samples
+it reaches without crossing a jump.
 
 The drawn box is the object's full extent, so the object is the NEAREST
 surface whose own extent spans the box, side by side within
@@ -33,9 +35,10 @@ short by something nearer (an occluder), the floor, the image border or holes,
 but not by something farther (the background). The background spans the box
 too but lies behind the object; an occluder is nearer but its extent stops
 where the object shows past it. Known limits: an object hidden behind an
-occluder over most of its box is not found (the occluder is taken), and the
-far part of a low box's top, seen at a grazing angle just in front of a taller
-object, can be lost.
+occluder over most of its box is not found (the occluder is taken), and a
+side face seen within about 15 degrees of edge-on gives too few samples to
+measure the object's depth along it (an object taller than the camera, whose
+top is not in view, then comes out too thin).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ FLOOR_SAMPLES = 4000  # depth pixels read per view to find the floor
 MIN_FLOOR_SHARE = 0.03  # a horizontal plane needs this share of the samples to be the floor
 _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
 EXTENT_PERCENTILE = 10  # a surface's extent towards a side: this percentile of its rows' (columns') reach
+BORDER_GAP_SHARE = 0.6  # a step at the box's edge is a jump from this share of the edge gap
 
 
 @dataclass(frozen=True)
@@ -126,14 +130,13 @@ class ObjectSettings:
     depth_noise: float = 0.003  # plus this, metres (quantisation, calibration)
     max_samples: int = 3000  # samples read per view inside the box (a regular sub-grid)
     median_radius: int = 2  # each sample is the median of (2 r + 1)^2 depth pixels
-    edge_gap: float = 0.02  # neighbours whose depths differ by more than this fraction of the depth ...
-    min_edge_gap: float = 0.03  # ... or these metres, whichever is larger, ...
-    slope_factor: float = 1.5  # ... plus this many times the smaller neighbouring step lie on different surfaces
+    edge_gap: float = 0.02  # a neighbour this fraction of the depth ...
+    min_edge_gap: float = 0.03  # ... or these metres (the larger) off the surface's continuation lies on another
     floor_margin: float = 0.03  # metres: points less than max(this, 2 sigma_z) above the floor belong to it
     side_tolerance: float = 0.15  # fraction of the box's width / height a surface's extent may fall short by
     min_surface: float = 0.03  # fraction of the box's non-floor samples a surface needs to be considered
     stand_tolerance: float = 0.15  # metres: an object whose lowest point is this close to the floor stands on it
-    view_agreement: float = 0.3  # metres (plus half the views' extents) two views' point medians may differ by
+    view_agreement: float = 0.3  # metres two views' robust footprints may lie apart and still show one object
 
     def __post_init__(self) -> None:
         if not 0 < self.min_depth < self.max_depth:
@@ -142,8 +145,8 @@ class ObjectSettings:
             raise GeometryError(f"max_samples must be at least 16, got {self.max_samples}")
         if self.median_radius not in (0, 1, 2):
             raise GeometryError(f"median_radius must be 0, 1 or 2 (OpenCV's float median), got {self.median_radius}")
-        if min(self.range_noise, self.depth_noise, self.edge_gap, self.min_edge_gap, self.slope_factor) < 0:
-            raise GeometryError("noise, edge gaps and slope factor must be non-negative")
+        if min(self.range_noise, self.depth_noise, self.edge_gap, self.min_edge_gap) < 0:
+            raise GeometryError("noise and edge gaps must be non-negative")
         if self.floor_margin < 0 or self.stand_tolerance < 0 or self.view_agreement < 0:
             raise GeometryError("floor margin, stand tolerance and view agreement must be non-negative")
 
@@ -357,8 +360,8 @@ class _Surfaces:
         solid = ~np.isnan(depth)
         edge = np.zeros_like(solid)
         with np.errstate(invalid="ignore"):
-            across = self._jumps(depth)
-            down = self._jumps(depth.T).T
+            self.across = across = self._jumps(depth)  # (rows, columns - 1): jump to the right neighbour
+            self.down = down = self._jumps(depth.T).T  # (rows - 1, columns): jump to the neighbour below
         edge[:, 1:] |= across
         edge[:, :-1] |= across
         edge[1:] |= down
@@ -381,34 +384,46 @@ class _Surfaces:
         self.occluded: dict[int, float] = {}
 
     def with_rim(self, label: int) -> np.ndarray:
-        """The surface's samples plus the edge-band samples next to it that continue it (no jump to it)."""
+        """The surface's samples plus the edge-band samples that continue it: reached from it without a jump,
+        in up to two steps (the band reaches two samples from a jump: its end and the dilation)."""
         mask = self.labels == label
-        depth = np.where(mask, self.depth, np.nan)
         band = self.solid & ~self.usable
-        near = np.full(mask.shape, np.nan)  # per sample, the depth of a neighbouring surface sample
-        near[1:] = depth[:-1]
-        near[:-1] = np.fmin(near[:-1], depth[1:])
-        near[:, 1:] = np.fmin(near[:, 1:], depth[:, :-1])
-        near[:, :-1] = np.fmin(near[:, :-1], depth[:, 1:])
-        with np.errstate(invalid="ignore"):
-            rim = band & (np.abs(self.depth - near) <= self._gap(near))
-        return mask | rim
+        for _ in range(2):
+            reached = np.zeros_like(mask)
+            reached[:, 1:] |= mask[:, :-1] & ~self.across
+            reached[:, :-1] |= mask[:, 1:] & ~self.across
+            reached[1:] |= mask[:-1] & ~self.down
+            reached[:-1] |= mask[1:] & ~self.down
+            mask = mask | (reached & band)
+        return mask
 
     def _jumps(self, depth: np.ndarray) -> np.ndarray:
         """Which steps between neighbours along each row are depth jumps (rows, columns - 1).
 
-        A step is a jump when it exceeds the edge gap plus ``slope_factor``
-        times the smaller of the two neighbouring steps: a surface seen at a
-        grazing angle steps steadily and stays whole, a fold between two faces
-        changes the step gradually, an object's silhouette against what lies
-        behind it steps abruptly.
+        On inverse depth, which changes linearly across the image on any plane
+        whatever the angle it is seen at: a step is a jump when it lies outside
+        the range of its two neighbouring steps (or departs from the one that
+        is known; where neither is, the step itself counts) by more than the
+        edge gap in inverse depth, ``gap(d) / d^2`` at the nearer depth ``d``.
+        A face seen at a grazing angle steps steadily and stays whole, the step
+        across a fold between two faces lies between its neighbours, an
+        object's silhouette against what lies behind it departs abruptly. The
+        steps at the box's edges count as jumps from ``BORDER_GAP_SHARE`` of
+        the gap: a loosely drawn box shows a strip of what lies behind.
         """
-        steps = np.abs(depth[:, 1:] - depth[:, :-1])
-        known = np.fmax(steps, 0.0)  # NaN (a hole or the floor next to it) -> 0
-        neighbour = np.zeros_like(known)
-        neighbour[:, 1:-1] = np.minimum(known[:, :-2], known[:, 2:])
-        gap = self._gap(np.fmin(depth[:, 1:], depth[:, :-1]))
-        return steps > gap + self.settings.slope_factor * neighbour
+        inverse = 1.0 / depth
+        steps = inverse[:, 1:] - inverse[:, :-1]
+        nearer = np.fmin(depth[:, 1:], depth[:, :-1])
+        tolerance = self._gap(nearer) / (nearer * nearer)
+        if steps.shape[1]:
+            tolerance[:, [0, -1]] *= BORDER_GAP_SHARE
+        before = np.full_like(steps, np.nan)
+        before[:, 1:] = steps[:, :-1]
+        after = np.full_like(steps, np.nan)
+        after[:, :-1] = steps[:, 1:]
+        departure = np.fmax(steps - np.fmax(before, after), np.fmin(before, after) - steps)
+        departure = np.where(np.isnan(departure), np.abs(steps), departure)  # neither neighbour known
+        return departure > tolerance
 
     def _gap(self, depth: np.ndarray | float) -> np.ndarray | float:
         return np.maximum(self.settings.min_edge_gap, self.settings.edge_gap * depth)

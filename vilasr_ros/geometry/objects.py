@@ -12,11 +12,21 @@ the target frame must be gravity-aligned (z up: ``map``, ``odom``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from vilasr_ros.geometry.boxes import MAX_VIEWS, ObjectBox, approach_pose, fit_object_box, spread_views, view_settings
+from vilasr_ros.geometry.boxes import (
+    MAX_VIEWS,
+    ObjectBox,
+    approach_pose,
+    consistent_views,
+    fit_object_box,
+    spread_views,
+    view_groups,
+    view_settings,
+)
 from vilasr_ros.geometry.camera import pixels_to_rays
 from vilasr_ros.geometry.estimates import OBJECT, SpatialEstimate
 from vilasr_ros.geometry.lifting import KeyframeView
@@ -50,16 +60,17 @@ def object_boxes(
     keyframes: dict[int, KeyframeView | str],
     settings: ObjectSettings,
     standoff: float,
-    radius: float,
 ) -> tuple[list[SpatialEstimate], dict[int, ObjectBox]]:
     """The fused estimates, objects with a box where their views allow one; and the boxes by estimate index.
 
     The views of one label are grouped by where their object points lie, not by the surface under the
-    box centre (which an occluder or the background can take): the views within ``radius`` of the
-    median of all views' point medians are one object, and so on for the rest. A group with fewer than
-    half the views of the label's largest group is dropped as views that caught something else (they stay
-    in ``EstimationResult.views``). Each object keeps the fused estimate that shares most views with it,
-    with one box fitted to all its views' points.
+    box centre (which an occluder or the background can take, and which lies on opposite faces for views
+    from opposite sides): by how close their robust footprints are (:func:`~vilasr_ros.geometry.boxes.
+    view_groups`, ``settings.view_agreement``), two views from one keyframe never in one group. A group
+    with fewer than half the views of the label's largest group is dropped as views that caught something
+    else (they stay in ``EstimationResult.views``). Each object, largest group first, keeps the fused
+    estimate that shares most views with it and is not yet taken, or else stands on its most certain view;
+    its box is fitted to its views' points, and ``num_views`` and the note count the views the box used.
     """
     views = {
         index: view
@@ -80,53 +91,67 @@ def object_boxes(
             lifted = object_points(views[member.source_index], member.bbox_px, floor_z, per_view)
             if not lifted.empty:
                 by_label.setdefault(label, []).append((number, member, lifted))
-    chosen: dict[int, tuple[list[SpatialEstimate], list[ObjectPoints]]] = {}  # fused number -> its object's views
-    replaced: set[int] = set()  # fused object estimates whose views went to an object (kept or dropped)
+    owned: dict[int, list[list[tuple[int, SpatialEstimate, ObjectPoints]]]] = {}  # fused number -> its objects
+    replaced: set[int] = set()  # fused object estimates whose views went to objects (kept or dropped)
     for lifted in by_label.values():
         replaced.update(number for number, _, _ in lifted)
-        groups = _object_groups([points for _, _, points in lifted], radius)
-        largest = max(len(group) for group in groups)
+        groups = view_groups(
+            [points for _, _, points in lifted], settings.view_agreement, [m.source_index for _, m, _ in lifted]
+        )
+        groups.sort(key=len, reverse=True)
+        taken: set[int] = set()
         for group in groups:
-            if 2 * len(group) < largest:
+            if 2 * len(group) < len(groups[0]):
                 continue
             owners = [lifted[i][0] for i in group]
-            owner = max(set(owners), key=owners.count)
-            chosen[owner] = ([lifted[i][1] for i in group], [lifted[i][2] for i in group])
+            free = [number for number in owners if number not in taken]
+            owner = max(free, key=owners.count) if free else owners[0]  # a taken owner: the group stands alone
+            taken.add(owner)
+            owned.setdefault(owner, []).append([lifted[i] for i in group])
     estimates: list[SpatialEstimate] = []
     boxes: dict[int, ObjectBox] = {}
     for number, (estimate, _) in enumerate(fused):
-        if number in replaced and number not in chosen:
+        if number not in owned:
+            if number not in replaced:
+                estimates.append(estimate)
             continue
-        if number in chosen:
-            members, points = chosen[number]
-            if len(members) > 1:
-                images = ", ".join(str(index) for index in sorted({member.image_index for member in members}))
-                estimate = dataclasses.replace(estimate, num_views=len(members), note=f"fused from images {images}")
-            box = fit_object_box(points, floor_z, settings)
+        for rank, group in enumerate(owned[number]):
+            base = estimate if rank == 0 else min((member for _, member, _ in group), key=_certainty)
+            object_estimate, box = _object_estimate(base, group, floor_z, settings, standoff)
             if box is not None:
                 boxes[len(estimates)] = box
-                estimate = with_box(estimate, box, standoff)
-        estimates.append(estimate)
+            estimates.append(object_estimate)
     return estimates, boxes
 
 
-def _object_groups(views: Sequence[ObjectPoints], radius: float) -> list[list[int]]:
-    """Indices of ``views`` grouped by object: those within ``radius`` of the median of the remaining views'
-    point medians, repeatedly."""
-    centres = [np.median(view.points, axis=0) for view in views]
-    remaining = list(range(len(views)))
-    groups: list[list[int]] = []
-    while remaining:
-        consensus = np.median([centres[i] for i in remaining], axis=0)
-        near = [i for i in remaining if np.linalg.norm(centres[i] - consensus) <= radius] or remaining[:1]
-        groups.append(near)
-        remaining = [i for i in remaining if i not in near]
-    return groups
+def _object_estimate(
+    base: SpatialEstimate,
+    group: list[tuple[int, SpatialEstimate, ObjectPoints]],
+    floor_z: float | None,
+    settings: ObjectSettings,
+    standoff: float,
+) -> tuple[SpatialEstimate, ObjectBox | None]:
+    """``base`` with the box fitted to the group's points; ``num_views`` and the note count the views used."""
+    points = [lifted for _, _, lifted in group]
+    used = consistent_views(points, settings)
+    box = fit_object_box([points[i] for i in used], floor_z, settings)
+    members = [group[i][1] for i in used] if box is not None else [member for _, member, _ in group]
+    images = sorted({member.image_index for member in members})
+    note = f"fused from images {', '.join(str(index) for index in images)}" if len(members) > 1 else base.note
+    estimate = dataclasses.replace(base, num_views=len(members), note=note)
+    return (estimate if box is None else with_box(estimate, box, standoff, floor_z)), box
 
 
-def with_box(estimate: SpatialEstimate, box: ObjectBox, standoff: float) -> SpatialEstimate:
-    """``estimate`` with ``box``, its covariance and the approach pose ``standoff`` metres in front of it."""
-    approach = approach_pose(box, standoff)
+def _certainty(view: SpatialEstimate) -> float:
+    return view.stddev if math.isfinite(view.stddev) else math.inf
+
+
+def with_box(
+    estimate: SpatialEstimate, box: ObjectBox, standoff: float, floor_z: float | None = None
+) -> SpatialEstimate:
+    """``estimate`` with ``box``, its covariance and the approach pose ``standoff`` metres in front of it (on the
+    floor ``floor_z`` when known)."""
+    approach = approach_pose(box, standoff, floor_z)
     return dataclasses.replace(
         estimate,
         box_center=tuple(float(v) for v in box.centre),

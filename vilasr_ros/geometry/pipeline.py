@@ -82,7 +82,7 @@ def estimate_drawings(
 
     fused = fuse_clusters(views, config.fusion_radius, measure)
     object_settings = ObjectSettings(min_depth=config.min_depth, max_depth=config.max_depth)
-    estimates, boxes = object_boxes(fused, keyframes, object_settings, config.approach_standoff, config.fusion_radius)
+    estimates, boxes = object_boxes(fused, keyframes, object_settings, config.approach_standoff)
     return EstimationResult(estimates, views, object_distances(estimates, boxes), skipped)
 
 

@@ -121,14 +121,17 @@ def _estimate_entry(estimate: SpatialEstimate) -> dict[str, Any]:
             "note": estimate.note,
         }
     )
-    if estimate.has_box:
-        covariance = estimate.box_covariance
+    if estimate.kind == OBJECT:  # every object has the box keys: nulls when it has no box (no depth or pose)
+        covariance = estimate.box_covariance if estimate.has_box else None
         entry.update(
             {
+                "has_box": estimate.has_box,
                 "box_center": [_finite(v) for v in estimate.box_center],
                 "box_size": [_finite(v) for v in estimate.box_size],
                 "box_yaw": _finite(estimate.box_yaw),
-                "box_covariance": [[_finite(v) for v in covariance[row * 3 : row * 3 + 3]] for row in range(3)],
+                "box_covariance": None
+                if covariance is None
+                else [[_finite(v) for v in covariance[row * 3 : row * 3 + 3]] for row in range(3)],
                 "on_floor": estimate.on_floor,
                 "approach_pose": {
                     "position": [_finite(v) for v in estimate.approach[:3]],
