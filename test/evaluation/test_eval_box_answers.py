@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from estimate_fixtures import object_estimate
 
 from vilasr_ros.core.camera import CameraIntrinsics, Frame
 from vilasr_ros.core.conversation import Box, ConversationImage, ResizeMapping
@@ -106,20 +107,9 @@ def test_distances_routes_and_sizes_come_from_the_boxes(boxed):
 
 def estimate(label: str, position, size, box_center=None, box_size=None) -> SpatialEstimate:
     boxed = box_center is not None
-    return SpatialEstimate(
-        label=label,
-        kind=OBJECT,
-        image_index=2,
-        source_index=1,
-        camera="front",
-        camera_frame_id="front_optical",
-        keyframe_stamp_ns=0,
+    return object_estimate(
+        label,
         bbox_px=(0.0, 0.0, 1.0, 1.0),
-        segment_px=(0.0, 0.0, 0.0, 0.0),
-        has_depth=True,
-        has_pose=True,
-        valid_3d=True,
-        frame_id="map",
         position=tuple(position),
         size=tuple(size),
         box_center=tuple(box_center) if boxed else (math.nan,) * 3,

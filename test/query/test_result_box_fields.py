@@ -8,6 +8,7 @@ import json
 import math
 
 import pytest
+from estimate_fixtures import object_estimate
 
 from vilasr_ros.core.stop import StopReason
 from vilasr_ros.geometry import OBJECT, PATH, EstimationResult, SpatialEstimate
@@ -18,23 +19,7 @@ BOX_KEYS = {"has_box", "box_center", "box_size", "box_yaw", "box_covariance", "o
 
 
 def estimate(label: str, kind: str = OBJECT, **fields) -> SpatialEstimate:
-    return SpatialEstimate(
-        label=label,
-        kind=kind,
-        image_index=2,
-        source_index=1,
-        camera="front",
-        camera_frame_id="front_optical",
-        keyframe_stamp_ns=0,
-        bbox_px=(10.0, 20.0, 110.0, 220.0),
-        segment_px=(0.0, 0.0, 0.0, 0.0),
-        has_depth=True,
-        has_pose=True,
-        valid_3d=True,
-        frame_id="map",
-        position=(1.0, 2.0, 0.5),
-        **fields,
-    )
+    return object_estimate(label, kind=kind, **fields)
 
 
 BOXED = estimate(

@@ -8,11 +8,12 @@ import math
 
 import pytest
 from builtin_interfaces.msg import Time
+from estimate_fixtures import object_estimate
 from visualization_msgs.msg import Marker
 
 from vilasr_ros.core.question import AnswerType
 from vilasr_ros.core.stop import StopReason
-from vilasr_ros.geometry import OBJECT, EstimationResult, ObjectDistance, SpatialEstimate
+from vilasr_ros.geometry import EstimationResult, ObjectDistance, SpatialEstimate
 from vilasr_ros.query import QueryOutcome
 from vilasr_ros.query.request import ResolvedQuery
 from vilasr_ros.ros.conversions import estimate_msg, estimates_msg, markers_msg
@@ -22,29 +23,13 @@ COVARIANCE = (0.0004, 0.0001, 0.0, 0.0001, 0.0009, 0.0, 0.0, 0.0, 0.0001)
 APPROACH = (1.1, 0.3, 0.0, 0.65)  # x, y, z on the floor, yaw facing the box
 
 
-def object_estimate(label: str, position, **box) -> SpatialEstimate:
-    return SpatialEstimate(
-        label=label,
-        kind=OBJECT,
-        image_index=2,
-        source_index=1,
-        camera="front",
-        camera_frame_id="front_optical",
-        keyframe_stamp_ns=5_000_000_123,
-        bbox_px=(10.0, 20.0, 110.0, 220.0),
-        segment_px=(0.0, 0.0, 0.0, 0.0),
-        has_depth=True,
-        has_pose=True,
-        valid_3d=True,
-        frame_id="map",
-        position=position,
-        size=(0.9, 0.7, 0.3),
-        stddev=0.03,
-        **box,
+def boxed_estimate(label: str, position, **box) -> SpatialEstimate:
+    return object_estimate(
+        label, keyframe_stamp_ns=5_000_000_123, position=position, size=(0.9, 0.7, 0.3), stddev=0.03, **box
     )
 
 
-TABLE = object_estimate(
+TABLE = boxed_estimate(
     "table",
     (1.7, 0.8, 0.5),
     box_center=BOX_CENTER,
@@ -54,7 +39,7 @@ TABLE = object_estimate(
     on_floor=True,
     approach=APPROACH,
 )
-LAMP = object_estimate("lamp", (3.0, -1.0, 1.2))  # depth and pose but no box (too few points, say)
+LAMP = boxed_estimate("lamp", (3.0, -1.0, 1.2))  # depth and pose but no box (too few points, say)
 
 
 def outcome(*estimates: SpatialEstimate, distances=()) -> QueryOutcome:
