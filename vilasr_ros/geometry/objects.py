@@ -82,11 +82,12 @@ def object_boxes(
     for number, (estimate, members) in enumerate(fused):
         if estimate.kind == OBJECT and estimate.valid_3d:
             candidates.setdefault(estimate.label, []).extend((number, m) for m in members if m.source_index in views)
+    # The query's keyframes share one sample budget (the time per object stays bounded however many there are).
+    per_view = view_settings(settings, min(MAX_VIEWS, len(views)))
     by_label: dict[str, list[tuple[int, SpatialEstimate, ObjectPoints]]] = {}
     for label, members in candidates.items():
-        # At most MAX_VIEWS per label, spread over the directions it was seen from, sharing one sample budget.
+        # At most MAX_VIEWS per label, spread over the directions it was seen from.
         used = spread_views([(views[member.source_index], member.bbox_px) for _, member in members], MAX_VIEWS)
-        per_view = view_settings(settings, len(used))
         for number, member in (members[index] for index in used):
             lifted = object_points(views[member.source_index], member.bbox_px, floor_z, per_view)
             if not lifted.empty:
