@@ -40,6 +40,7 @@ REAR = (
     "pose.topic:=odom",
     "frames.target_frame:=odom",
 )
+MAX_SLOW_ROUNDS = 40  # of 25 messages each, 10 ms apart, after the 1,000-message burst
 
 
 class Watch:
@@ -130,16 +131,24 @@ def test_a_thousand_fuzzed_messages_per_input_topic_leave_the_node_answering(ros
             (odom, lambda: fuzzed_odometry(rng, now_s), "poses", "dropped: pose"),
         ]
         for number, (publisher, make, status, counter) in enumerate(attacks):
-            for index in range(1000):
-                publisher.publish(make())
-                time.sleep(0.002)  # paced: best-effort delivery drops what the node's history cannot hold
-                if index % 25 == 24:
-                    watch.spin(0.01)
 
             def dropped(status=status, counter=counter) -> float:
                 values = watch.values.get(status, {})
                 return sum(float(value) for key, value in values.items() if key.startswith(counter))
 
+            for index in range(1000):
+                publisher.publish(make())
+                time.sleep(0.002)  # paced: best-effort delivery drops what the node's history cannot hold
+                if index % 25 == 24:
+                    watch.spin(0.01)
+            # A loaded machine lets best-effort delivery lose most of a 500 Hz burst before the
+            # node's executor takes it: slower rounds follow until the drops are counted.
+            for _ in range(MAX_SLOW_ROUNDS):
+                if watch.wait_for(lambda: dropped() >= 100, 2.0):
+                    break
+                for _ in range(25):
+                    publisher.publish(make())
+                    watch.spin(0.01)
             assert watch.wait_for(lambda: dropped() >= 100), (
                 f"{publisher.topic_name} {dropped()} {watch.values.get(status)}"
             )
