@@ -6,6 +6,7 @@ import ast
 import itertools
 import os
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,13 @@ def _project_markers(config) -> list[str]:
 
 def _marks_in(path: Path, known: set[str]) -> tuple[set[str], set[str]]:
     """(project marks of the module's ``pytestmark``, project marks used anywhere in the file)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    if "pytestmark" not in text:  # most modules: nothing to parse
+        return set(), set()
     module: set[str] = set()
-    for node in tree.body:
+    for node in ast.parse(text).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "pytestmark" for t in node.targets):
             module = {n.attr for n in ast.walk(node.value) if isinstance(n, ast.Attribute) and n.attr in known}
-    used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in known}
+    # Any ``.name`` of a project marker counts as used (comments too: that only keeps a module in).
+    used = set(re.findall(r"\.(\w+)", text)) & known
     return module, used

@@ -91,6 +91,7 @@ def test_the_thresholds_are_ten_from_050_to_095():
     assert scoring.mra_thresholds().tolist() == pytest.approx([0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95])
 
 
+@pytest.mark.slow  # imports torch: seconds on its own
 def test_mra_matches_a_float32_torch_evaluation_of_the_same_formula():
     torch = pytest.importorskip("torch")
     import random

@@ -190,15 +190,19 @@ def bag_types(path: Path) -> dict[str, str]:
     return RosbagsBag(path).topics
 
 
-def _mcap_keyframes(tmp_path: Path, params: Path):
+@pytest.fixture(scope="module")
+def mcap_reference(tmp_path_factory):
+    """The MCAP recording read with the default params (odometry + extrinsic): (result, keyframes),
+    the reference every other recording format and pose source is compared with. Read once."""
+    tmp_path = tmp_path_factory.mktemp("mcap_reference")
     source = write_rosbag2_directory(tmp_path / "mcap")
-    result = ingest(source, params, tmp_path / "from_mcap")
+    result = ingest(source, write_params(tmp_path / "params.yaml"), tmp_path / "from_mcap")
     return result, read_keyframes(tmp_path / "from_mcap")
 
 
-def test_a_db3_recording_gives_the_keyframes_of_its_mcap_equivalent(tmp_path, monkeypatch):
+def test_a_db3_recording_gives_the_keyframes_of_its_mcap_equivalent(mcap_reference, tmp_path, monkeypatch):
     params = write_params(tmp_path / "params.yaml")
-    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    expected_result, expected = mcap_reference
     monkeypatch.setattr(recordings, "Recording", Db3Recording)
     directory = write_recording(tmp_path / "db3")
     assert (directory / "metadata.yaml").is_file() and list(directory.glob("*.db3"))
@@ -212,9 +216,9 @@ def test_a_db3_recording_gives_the_keyframes_of_its_mcap_equivalent(tmp_path, mo
     assert again.stats == expected_result.stats
 
 
-def test_a_ros1_bag_gives_the_keyframes_of_its_mcap_equivalent(tmp_path, monkeypatch):
+def test_a_ros1_bag_gives_the_keyframes_of_its_mcap_equivalent(mcap_reference, tmp_path, monkeypatch):
     params = write_params(tmp_path / "params.yaml")
-    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    expected_result, expected = mcap_reference
     monkeypatch.setattr(recordings, "Recording", Ros1Recording)
     bag = write_recording(tmp_path / "run.bag")
     result = ingest(bag, params, tmp_path / "from_bag")
@@ -235,12 +239,11 @@ NO_MAP = "tf has no frame 'map'; poses are in 'odom'"
 @pytest.mark.parametrize("pose_source", ["tf", "auto"])
 @pytest.mark.parametrize(("target_frame", "problems"), [("odom", {}), (None, {NO_MAP: 1})])
 def test_poses_only_in_tf_give_the_keyframes_and_poses_of_the_odometry_recording(
-    tmp_path, monkeypatch, pose_source, target_frame, problems
+    mcap_reference, tmp_path, monkeypatch, pose_source, target_frame, problems
 ):
     """With frames.target_frame in tf, or left at its default 'map' that an odom -> base_link recording
     lacks: then the poses are in the top of the camera's chain, odom, and that is said once."""
-    params = write_params(tmp_path / "params.yaml")  # odometry + extrinsic, as the MCAP run was read
-    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    expected_result, expected = mcap_reference
     monkeypatch.setattr(recordings, "Recording", TfOnlyDb3Recording)
     directory = write_recording(tmp_path / "tf_only")
     tf_params = write_params(tmp_path / "tf.yaml", pose_source=pose_source)
@@ -255,9 +258,10 @@ def test_poses_only_in_tf_give_the_keyframes_and_poses_of_the_odometry_recording
 
 
 @pytest.mark.parametrize("recording", [TfOnlyRos1Recording, OldTfOnlyRos1Recording])
-def test_a_ros1_bag_with_poses_only_in_tf_or_tf_messages_gives_the_odometry_keyframes(tmp_path, monkeypatch, recording):
-    params = write_params(tmp_path / "params.yaml")
-    expected_result, expected = _mcap_keyframes(tmp_path, params)
+def test_a_ros1_bag_with_poses_only_in_tf_or_tf_messages_gives_the_odometry_keyframes(
+    mcap_reference, tmp_path, monkeypatch, recording
+):
+    expected_result, expected = mcap_reference
     monkeypatch.setattr(recordings, "Recording", recording)
     bag = write_recording(tmp_path / "run.bag")
     assert bag_types(bag)["/tf"] == recording.tf_type
@@ -269,11 +273,10 @@ def test_a_ros1_bag_with_poses_only_in_tf_or_tf_messages_gives_the_odometry_keyf
 
 
 @pytest.mark.parametrize("recording", [OdomAndTfDb3Recording, MountOnlyTfDb3Recording])
-def test_auto_takes_the_pose_topic_for_a_camera_tf_does_not_place(tmp_path, monkeypatch, recording):
+def test_auto_takes_the_pose_topic_for_a_camera_tf_does_not_place(mcap_reference, tmp_path, monkeypatch, recording):
     """/odom plus tf that does not reach the camera (odom -> base_link only) or reaches only its fixed
     mounting (no map, nothing moving): the odometry recording's keyframes and poses, nothing to report."""
-    params = write_params(tmp_path / "params.yaml")
-    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    expected_result, expected = mcap_reference
     monkeypatch.setattr(recordings, "Recording", recording)
     directory = write_recording(tmp_path / "both")
 
@@ -289,9 +292,8 @@ STALLED = "no transform of 'front_optical' into 'odom' at the frame's stamp (non
 STALLED_FRAMES = len(GAP) - 1
 
 
-def test_auto_fills_a_tf_gap_from_the_pose_topic_and_says_so(tmp_path, monkeypatch):
-    params = write_params(tmp_path / "params.yaml")
-    expected_result, expected = _mcap_keyframes(tmp_path, params)
+def test_auto_fills_a_tf_gap_from_the_pose_topic_and_says_so(mcap_reference, tmp_path, monkeypatch):
+    expected_result, expected = mcap_reference
     monkeypatch.setattr(recordings, "Recording", TfGapDb3Recording)
     directory = write_recording(tmp_path / "gap")
 
@@ -313,11 +315,10 @@ class MappedTfGapDb3Recording(TfGapDb3Recording):
         Db3Recording.write(self, "/tf_static", self.tf_type, {"transforms": [located]}, recordings.START_NS - 1)
 
 
-def test_a_pose_topic_standing_in_for_tf_is_brought_into_the_target_frame(tmp_path, monkeypatch):
+def test_a_pose_topic_standing_in_for_tf_is_brought_into_the_target_frame(mcap_reference, tmp_path, monkeypatch):
     """The odometry (in odom) fills the gap in map, through tf's map -> odom: every keyframe's pose is
     the odometry run's composed with map -> odom, none left in odom."""
-    params = write_params(tmp_path / "params.yaml")
-    expected_result, expected = _mcap_keyframes(tmp_path, params)
+    expected_result, expected = mcap_reference
     monkeypatch.setattr(recordings, "Recording", MappedTfGapDb3Recording)
     directory = write_recording(tmp_path / "gap")
 

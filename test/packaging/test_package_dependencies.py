@@ -9,6 +9,7 @@ here (add it to the table and to package.xml) instead of on a user's robot.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -124,10 +125,17 @@ RUN_KEYS = package_xml_keys("depend", "exec_depend")
 TEST_KEYS = package_xml_keys("test_depend")
 
 
+@functools.cache
 def package_imports() -> dict[str, set[str]]:
     paths = [path for pattern in PACKAGE_SOURCES for path in sorted(REPO_ROOT.glob(pattern))]
     assert len(paths) > 20, "the package sources were not found"
     return third_party(imported_modules(paths), {"vilasr_ros"})
+
+
+@functools.cache
+def imports_of_the_tests() -> dict[str, set[str]]:
+    """Top-level module -> test files importing it (read once: several checks use it)."""
+    return imported_modules(sorted((REPO_ROOT / "test").rglob("*.py")))
 
 
 def undeclared(imports: dict[str, set[str]], declared: set[str]) -> list[str]:
@@ -163,7 +171,7 @@ def test_every_test_import_is_a_declared_dependency():
     test_dir = REPO_ROOT / "test"
     # Test helpers (conftest, node_harness, ...): test folders have no __init__.py, so only modules count.
     local = {p.stem for p in test_dir.rglob("*.py")}
-    imports = third_party(imported_modules(sorted(test_dir.rglob("*.py"))), local | {"vilasr_ros"})
+    imports = third_party(imports_of_the_tests(), local | {"vilasr_ros"})
     assert undeclared(imports, RUN_KEYS | TEST_KEYS) == []
 
 
@@ -171,9 +179,7 @@ def test_every_declared_dependency_is_used():
     imported_keys = {MODULE_KEYS[m] for m in package_imports() if m in MODULE_KEYS}
     unused_run = RUN_KEYS - imported_keys - set(INDIRECT_RUN_KEYS) - interface_packages()
     assert unused_run == set(), "run dependencies nothing imports (or list them in INDIRECT_RUN_KEYS with a reason)"
-    test_dir = REPO_ROOT / "test"
-    test_imports = imported_modules(sorted(test_dir.rglob("*.py")))
-    test_keys = {MODULE_KEYS[m] for m in test_imports if m in MODULE_KEYS}
+    test_keys = {MODULE_KEYS[m] for m in imports_of_the_tests() if m in MODULE_KEYS}
     assert TEST_KEYS - test_keys - set(INDIRECT_TEST_KEYS) == set()
     assert set(INDIRECT_RUN_KEYS) <= RUN_KEYS and set(INDIRECT_TEST_KEYS) <= TEST_KEYS
 
