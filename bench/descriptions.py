@@ -76,6 +76,9 @@ MEANINGS = {
     "camera_frames_with_depth_ratio": "colour frames received with their depth matched / frames published "
     "(shipped profile)",
     "camera_frames_with_depth_ratio_default": "the same with Fast DDS's default transports",
+    "camera_depth_received_ratio": "depth images the node received (its diagnostics) / depth images published "
+    "(shipped profile)",
+    "camera_depth_received_ratio_default": "the same with Fast DDS's default transports",
     "object_boxes_ms_per_object_16_keyframes": "time to lift, merge and fit the 3D boxes of a query's objects, per "
     "object: three objects drawn on each of 16 keyframes (640x480 depth, 1 % range noise, 5 % holes) through "
     "estimate_drawings; the box stage alone (target: under 20 ms)",

@@ -292,6 +292,7 @@ def service(calls: int, clients: int, calls_per_client: int) -> tuple[dict[str, 
         suffix = "" if settings == "shipped" else f"_{settings}"
         figures[f"camera_frames_received_ratio{suffix}"] = transport["received_ratio"]
         figures[f"camera_frames_with_depth_ratio{suffix}"] = transport["with_depth_ratio"]
+        figures[f"camera_depth_received_ratio{suffix}"] = transport["depth_received_ratio"]
     return figures, measured
 
 

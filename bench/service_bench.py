@@ -524,11 +524,13 @@ def transport(settings: str, hz: float = TRANSPORT_HZ, seconds: float = TRANSPOR
         client_spin(ros_node, 2.5)  # the node publishes diagnostics every second
         received = diagnostics.latest.get("frames received", float("nan"))
         without_depth = diagnostics.latest.get("frames without depth", float("nan"))
+        depth_received = diagnostics.latest.get("depth images received", float("nan"))
         return {
             **published,
             "frames_received": received,
             "received_ratio": received / published["published"],
             "with_depth_ratio": (received - without_depth) / published["published"],
+            "depth_received_ratio": depth_received / published["published"],
             "node_alive": node.alive(),
         }
     except BaseException:

@@ -295,3 +295,50 @@ def test_a_frame_waits_for_a_pose_at_or_after_its_stamp_instead_of_taking_an_old
     assert frame.stamp_ns == S + S // 20 and frame.pose.position == pytest.approx((0.05, 0.0, 0.0))
     [late] = pairing.add_colour(S + 3 * S // 10, "", scene(2), 1.0)  # no newer pose within the wait: goes on
     assert late.stamp_ns == S + 2 * S // 10 and late.pose.position == pytest.approx((0.1, 0.0, 0.0))
+
+
+# --- after a jump back: the old time line goes, what came on the new one stays -------------------------
+
+
+def test_discarding_after_a_stamp_keeps_the_earlier_items_and_their_bytes():
+    buffer = StampedBuffer(capacity=10, max_bytes=10_000, size=len)
+    for second in (100, 101, 102):  # the old time line
+        buffer.add(second * S, "o" * 100)
+    for second in (0, 1):  # the new one, arrived before the jump was confirmed
+        buffer.add(second * S, "n" * 10)
+    buffer.discard_after(S + S // 20)
+    assert len(buffer) == 2 and buffer.total(len) == 20
+    assert buffer.nearest(S, 0) == "n" * 10 and buffer.nearest(101 * S, 10 * S) is None
+    for second in range(2, 10):  # the byte count is right: later additions are bounded as before
+        buffer.add(second * S, "n" * 10)
+    assert buffer.total(len) == 100
+
+
+def test_a_partial_clear_of_the_pairing_keeps_the_new_time_lines_depth_and_frames():
+    pairing, _ = pairing_with_problems()
+    old, new = np.full((120, 160), 1000, np.uint16), np.full((120, 160), 2000, np.uint16)
+    pairing.add_depth(100 * S, old, 0.0, "f")
+    assert pairing.add_colour(100 * S + S // 2, "f", scene(0), 0.0) == []  # old line, waiting for its depth
+    pairing.add_depth(2 * S, new, 0.1, "f")  # new line, before the jump is confirmed
+    pairing.clear(after_ns=2 * S + S // 20)
+    assert pairing.held_bytes == new.nbytes  # the old depth and the old waiting frame are gone
+    [frame] = pairing.add_colour(2 * S, "f", scene(1), 0.2)
+    assert frame.depth is not None and int(frame.depth[0, 0]) == 2000
+    assert pairing.flush() == []
+
+
+def test_a_partial_clear_of_the_poses_keeps_the_new_time_lines_poses():
+    poses = TopicPoses(max_gap=0.5)
+    extrinsic = Pose((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), "base_link")
+    for tenth in range(1000, 1010):  # the old line, 100 s on
+        poses.add(tenth * S // 10, Pose((5.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), "odom"))
+    for tenth in range(0, 5):  # the new line, the robot back at the origin
+        poses.add(tenth * S // 10, Pose((tenth / 10, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), "odom"))
+    assert poses.pending(S // 2) is False  # the old line's poses say "nothing to wait for": wrong
+    poses.clear(after_ns=S // 2)
+    assert poses.camera_pose("c", S // 4, extrinsic).position == pytest.approx((0.25, 0.0, 0.0))
+    assert poses.latest is not None and poses.latest.position == pytest.approx((0.4, 0.0, 0.0))
+    assert poses.pending(S // 2)  # a frame now waits for the new line's pose at its stamp
+    poses.add(110 * S, Pose((5.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), "odom"))  # a straggler of the old line
+    poses.clear(after_ns=S)
+    assert poses.latest is None  # the latest pose was on the old line: no current pose until the next

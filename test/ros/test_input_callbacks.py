@@ -5,6 +5,8 @@ the configure-time warning about estimates."""
 from __future__ import annotations
 
 import random
+import sys
+import threading
 from collections import Counter
 
 import cv2
@@ -13,6 +15,7 @@ import pytest
 from builtin_interfaces.msg import Time
 from fuzz_messages import HEIGHT, WIDTH, fuzzed_camera_info, fuzzed_image, png_bomb, textured
 from nav_msgs.msg import Odometry
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
@@ -53,9 +56,11 @@ class FakeNode:
         self.logger = FakeLogger()
         self.clock = FakeClock(now_ns)
         self.callbacks: dict[str, object] = {}
+        self.groups: dict[str, object] = {}
 
     def create_subscription(self, kind, topic, callback, qos_profile, callback_group=None, qos_overriding_options=None):
         self.callbacks[topic] = callback
+        self.groups[topic] = callback_group
         return topic
 
     def destroy_subscription(self, subscription) -> None:
@@ -72,8 +77,9 @@ class RecordingPoses(NoPoseSource):
     def __init__(self) -> None:
         self.resets = 0
 
-    def reset(self) -> None:
+    def reset(self, after_ns: int | None = None) -> None:
         self.resets += 1
+        self.reset_after = after_ns
 
 
 def stamp(ns: int) -> Time:
@@ -115,7 +121,7 @@ def camera(depth_topic: str = "front/depth", transport: str = "raw", depth_trans
         depth_transport=depth_transport,
         camera_info_topic="front/info",
     )
-    inputs = CameraInput(node, config, store, poses, CamerasConfig(**cameras), "base_link", None)
+    inputs = CameraInput(node, config, store, poses, CamerasConfig(**cameras), "base_link")
     node.callbacks["front/info"](good_info())  # frames wait for the first calibration
     return node, inputs, store, poses
 
@@ -233,6 +239,24 @@ def test_a_jump_back_clears_the_cameras_buffers_once_and_the_new_frames_are_kept
     assert inputs.dropped == Counter({"image stamp late": 2})  # the two frames before the jump was confirmed
 
 
+def test_after_a_jump_back_the_first_frames_keep_the_depth_that_came_before_them():
+    """Depth that arrives just before its colour frame (as often as after): on the new time line it is
+    buffered while the jump is being confirmed, and must survive the clearing of the old line."""
+    node, inputs, store, poses = camera()
+    for number in range(5):
+        node.callbacks["front/depth"](depth(NOW + number * S))
+        node.callbacks["front/image"](colour(NOW + number * S, number))
+    back = NOW - 3600 * S
+    for number in range(6):
+        node.callbacks["front/depth"](depth(back + number * S))
+        node.callbacks["front/image"](colour(back + number * S, 10 + number))
+    assert inputs.time_jumps == 1 and poses.reset_after == back + 2 * S + 50_000_000  # + cameras.depth_tolerance
+    assert inputs.frames_without_depth == 0
+    new_line = [kf for kf in store.keyframes() if kf.stamp_ns < NOW]
+    assert [kf.stamp_ns for kf in new_line] == [back + number * S for number in range(2, 6)]
+    assert all(kf.frame.depth is not None for kf in new_line)
+
+
 def test_one_frame_an_hour_ahead_does_not_block_the_next_thirty():
     node, inputs, store, _ = camera(depth_topic="")
     node.callbacks["front/image"](colour(NOW, 0))
@@ -334,3 +358,62 @@ def test_a_consistent_setup_gets_no_warning(monkeypatch):
     assert estimate_problems(tf, [CameraConfig(name="c")]) == []
     none = NodeConfig.from_parameters({"pose.source": "none"})
     assert "keyframes have no pose" in estimate_problems(none, [CameraConfig(name="c")])[0]
+
+
+# --- colour and depth side by side ---------------------------------------------------------------------
+
+
+def test_depth_is_not_queued_behind_colour():
+    """Colour in a callback group of its own, depth and camera_info in another: a busy colour stream
+    cannot keep the depth callback waiting until the depth subscription's history overwrites it."""
+    node, inputs, _, _ = camera()
+    groups = node.groups
+    assert all(isinstance(group, MutuallyExclusiveCallbackGroup) for group in groups.values())
+    assert groups["front/image"] is not groups["front/depth"]
+    assert groups["front/depth"] is groups["front/info"]
+
+
+def test_colour_and_depth_callbacks_in_two_threads_pair_every_frame():
+    """The executor runs the two groups in two threads at once: every frame is still paired with its
+    depth, offered once, in stamp order, and nothing fails inside (the pairing is shared under a lock)."""
+    node, inputs, store, _ = camera()
+    frames = 400
+    stamps = [NOW + index * 33 * 10**6 for index in range(frames)]
+    colours = [colour(ns, index % 6) for index, ns in enumerate(stamps)]
+    depths = [depth(ns) for ns in stamps]
+    ahead = threading.Semaphore(3)  # colour runs at most 3 frames ahead of depth (the pairing waits for 5)
+    offered_stamps: list[int] = []
+    offer = store.offer
+
+    def recording_offer(frame):
+        offered_stamps.append(frame.stamp_ns)
+        return offer(frame)
+
+    store.offer = recording_offer
+
+    def colour_stream() -> None:
+        for message in colours:
+            ahead.acquire()
+            node.callbacks["front/image"](message)
+
+    def depth_stream() -> None:
+        for message in depths:
+            node.callbacks["front/depth"](message)
+            ahead.release()
+
+    threads = [threading.Thread(target=colour_stream), threading.Thread(target=depth_stream)]
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads every few bytecodes: interleavings a lock must cover
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        sys.setswitchinterval(switch_interval)
+    assert not any(thread.is_alive() for thread in threads)
+    assert inputs.dropped == Counter()
+    assert (inputs.frames_received, inputs.depth_received) == (frames, frames)
+    assert inputs.frames_without_depth == 0
+    assert offered_stamps == stamps
+    assert store.stats().cameras["front"].offered == frames

@@ -431,7 +431,8 @@ class CamerasConfig:
         1.0,
         "Seconds a camera's stamps may go back before it counts as a time jump (a bag replayed in a loop, a "
         "simulator reset): a late frame is dropped; when 3 frames in a row agree on the jump, that camera's "
-        "keyframes, its depth buffer and the pose history are cleared and the new time is followed.",
+        "keyframes and the depth and poses stamped on the old time line are cleared (those already on the new "
+        "one are kept) and the new time is followed.",
         minimum=0.0,
         exclusive_minimum=True,
     )

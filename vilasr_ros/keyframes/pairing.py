@@ -83,10 +83,15 @@ class FramePairing:
         """Bytes of the colour frames waiting and the depth images buffered for pairing."""
         return sum(pending.rgb.nbytes for pending in self._pending) + self._depth.total(lambda d: d.image.nbytes)
 
-    def clear(self) -> None:
-        """Forget buffered depth and waiting frames (time jumped back)."""
-        self._depth.clear()
-        self._pending = []
+    def clear(self, after_ns: int | None = None) -> None:
+        """Forget buffered depth and waiting frames (time jumped back): those stamped after ``after_ns``
+        (the old time line; what already came on the new one is kept), or all of them."""
+        if after_ns is None:
+            self._depth.clear()
+            self._pending = []
+        else:
+            self._depth.discard_after(after_ns)
+            self._pending = [pending for pending in self._pending if pending.stamp_ns <= after_ns]
 
     def add_camera_info(self, intrinsics: CameraIntrinsics, now: float) -> list[Frame]:
         """Use ``intrinsics`` from now on; returns the frames that were waiting only for them."""
@@ -193,15 +198,21 @@ class TopicPoses:
     def __init__(self, max_gap: float) -> None:
         self._history = PoseHistory(max_gap_ns=round(max_gap * 1e9))
         self.latest: Pose | None = None
+        self._latest_stamp = 0
 
     def add(self, stamp_ns: int, base_pose: Pose) -> None:
         self._history.add(stamp_ns, base_pose)
         self.latest = base_pose
+        self._latest_stamp = stamp_ns
 
-    def clear(self) -> None:
-        """Forget every pose (time jumped back)."""
-        self._history.clear()
-        self.latest = None
+    def clear(self, after_ns: int | None = None) -> None:
+        """Forget the poses stamped after ``after_ns`` (time jumped back: the old time line), or all."""
+        if after_ns is None:
+            self._history.clear()
+        else:
+            self._history.discard_after(after_ns)
+        if after_ns is None or self._latest_stamp > after_ns:
+            self.latest = None
 
     def pending(self, stamp_ns: int) -> bool:
         """True while poses arrive but none at or after ``stamp_ns`` yet (a frame stamped then should wait)."""

@@ -65,6 +65,14 @@ class StampedBuffer(Generic[Item]):
             self._added.clear()
             self._bytes = 0
 
+    def discard_after(self, stamp_ns: int) -> None:
+        """Drop the items stamped after ``stamp_ns`` (the time line a jump back left behind)."""
+        with self._lock:
+            keep = bisect.bisect_right(self._stamps, stamp_ns)
+            if self._size is not None:
+                self._bytes -= sum(self._size(item) for item in self._items[keep:])
+            del self._stamps[keep:], self._items[keep:], self._added[keep:]
+
     def nearest(self, stamp_ns: int, tolerance_ns: int) -> Item | None:
         """The item whose stamp is nearest to ``stamp_ns``, if within ``tolerance_ns``."""
         with self._lock:
@@ -110,6 +118,10 @@ class PoseHistory:
 
     def clear(self) -> None:
         self._buffer.clear()
+
+    def discard_after(self, stamp_ns: int) -> None:
+        """Drop the poses stamped after ``stamp_ns``."""
+        self._buffer.discard_after(stamp_ns)
 
     def newest_stamp(self) -> int | None:
         """The latest stamp held (ns), or None when empty."""

@@ -1,10 +1,14 @@
 """One camera's subscriptions (colour, depth, camera_info) feeding the keyframe store.
 
-Callbacks run in the camera's own callback group, never in the query's: they
-convert the message (views, no copies where the layout allows), pair it with
-depth and calibration (:class:`vilasr_ros.keyframes.pairing.FramePairing`, the
-same pairing offline ingestion uses), and offer the frames; the store decides
-in about a millisecond.
+Callbacks run in the camera's own callback groups, never in the query's: one
+for colour, one for depth and camera_info, so that a colour stream that keeps
+its callback busy cannot starve the depth stream (the depth messages would then
+be overwritten in their subscription's history: at 30 Hz raw 720p RGB-D, 60 %
+of the depth images were lost with one group). They convert the message
+(views, no copies where the layout allows) in parallel, then, one at a time
+under the camera's lock, pair it with depth and calibration
+(:class:`vilasr_ros.keyframes.pairing.FramePairing`, the same pairing offline
+ingestion uses) and offer the frames; the store decides in about a millisecond.
 
 Every callback contains its failures: a message that cannot be used (a bad
 encoding, a size over ``cameras.max_image_pixels`` read from its header before
@@ -15,8 +19,9 @@ unexpected exception) is dropped, counted per reason in :attr:`CameraInput.dropp
 
 Time: a :class:`~vilasr_ros.keyframes.sync.StampGuard` judges the colour stamps.
 When they jump back (a bag replayed in a loop, a simulator reset) the camera's
-keyframes, its depth buffer and the pose history are cleared, once per jump,
-and logged; a single far-future stamp is dropped. Stamps far from the node
+keyframes and the depth and poses stamped on the old time line are cleared, once
+per jump, and logged (depth and poses already stamped on the new line are kept,
+so the first frames after the jump have them); a single far-future stamp is dropped. Stamps far from the node
 clock are reported as such (``use_sim_time``?).
 """
 
@@ -24,9 +29,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import threading
 import time
 from collections import Counter
 
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -43,6 +50,7 @@ from vilasr_ros.ros.pose_source import PoseSource
 from vilasr_ros.ros.qos import overridable
 
 WARN_PERIOD_S = 5.0
+CALLBACK_GROUPS = 2  # per camera: colour; depth and camera_info
 CLOCK_WARN_S = 60.0  # colour stamps farther than this from the node clock are reported
 # camera_info is often latched (transient local) and sometimes published reliably only.
 CAMERA_INFO_QOS = QoSProfile(
@@ -93,7 +101,10 @@ class Throttle:
 
 
 class CameraInput:
-    """Subscribes one configured camera and offers its frames to ``store``."""
+    """Subscribes one configured camera and offers its frames to ``store``.
+
+    Its callbacks need :data:`CALLBACK_GROUPS` executor threads to run side by side.
+    """
 
     def __init__(
         self,
@@ -103,7 +114,6 @@ class CameraInput:
         poses: PoseSource,
         cameras: CamerasConfig,
         base_frame: str,
-        callback_group,
     ) -> None:
         return_image_memory_to_the_system()
         self.config = config
@@ -120,23 +130,26 @@ class CameraInput:
         )
         self._guard = StampGuard(round(cameras.stamp_jump_back * 1e9), round(cameras.stamp_jump_forward * 1e9))
         self._throttle = Throttle(WARN_PERIOD_S)
+        self._lock = threading.RLock()  # pairing, the stamp guard, counters: shared by the two groups
         self._compressed = config.transport == "compressed"
         self._depth_compressed = config.depth_transport == "compressedDepth"
         self.frames_received = 0
         self.frames_without_depth = 0
+        self.depth_received = 0
         self.time_jumps = 0
         self.clock_offset_s = 0.0  # node clock minus the last colour stamp
         self.dropped: Counter[str] = Counter()  # "<input> <reason>" -> messages dropped
         image_type = CompressedImage if self._compressed else Image
         depth_type = CompressedImage if self._depth_compressed else Image
+        colour_group, depth_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
         wanted = [
-            (image_type, config.image_topic, self._on_image, qos_profile_sensor_data),
-            (depth_type, config.depth_topic, self._on_depth, qos_profile_sensor_data),
-            (CameraInfo, config.camera_info_topic, self._on_camera_info, CAMERA_INFO_QOS),
+            (image_type, config.image_topic, self._on_image, qos_profile_sensor_data, colour_group),
+            (depth_type, config.depth_topic, self._on_depth, qos_profile_sensor_data, depth_group),
+            (CameraInfo, config.camera_info_topic, self._on_camera_info, CAMERA_INFO_QOS, depth_group),
         ]
         self._subscriptions = [
-            node.create_subscription(kind, topic, callback, **overridable(qos), callback_group=callback_group)
-            for kind, topic, callback, qos in wanted
+            node.create_subscription(kind, topic, callback, **overridable(qos), callback_group=group)
+            for kind, topic, callback, qos, group in wanted
             if topic
         ]
 
@@ -155,15 +168,18 @@ class CameraInput:
     def _on_camera_info(self, msg: CameraInfo) -> None:
         try:
             intrinsics = messages.intrinsics(msg, rectified=self._rectified)
-            self._offer(self._pairing.add_camera_info(intrinsics, time.monotonic()))
+            with self._lock:
+                self._offer(self._pairing.add_camera_info(intrinsics, time.monotonic()))
         except Exception as error:  # contained: counted and logged
             self._drop("camera_info", self.config.camera_info_topic, error)
 
     def _on_depth(self, msg: Image | CompressedImage) -> None:
+        self.depth_received += 1
         try:
             depth = messages.depth_image(msg, self._depth_compressed, self._max_pixels)
             stamp = messages.stamp_ns(msg.header.stamp)
-            self._offer(self._pairing.add_depth(stamp, depth, time.monotonic(), msg.header.frame_id))
+            with self._lock:
+                self._offer(self._pairing.add_depth(stamp, depth, time.monotonic(), msg.header.frame_id))
         except Exception as error:
             self._drop("depth", self.config.depth_topic, error)
 
@@ -172,9 +188,10 @@ class CameraInput:
         try:
             rgb = messages.colour_image(msg, self._compressed, self._max_pixels)
             stamp = messages.stamp_ns(msg.header.stamp)
-            if not self._check_stamp(stamp):  # after decoding: a malformed message never moves the time reference
-                return
-            self._offer(self._pairing.add_colour(stamp, msg.header.frame_id, rgb, time.monotonic()))
+            with self._lock:
+                if not self._check_stamp(stamp):  # after decoding: a malformed message never moves the time reference
+                    return
+                self._offer(self._pairing.add_colour(stamp, msg.header.frame_id, rgb, time.monotonic()))
         except Exception as error:
             self._drop("image", self.config.image_topic, error)
 
@@ -193,11 +210,14 @@ class CameraInput:
         if verdict.verdict == JUMPED_BACK:
             self.time_jumps += 1
             self._store.clear(self.config.name)
-            self._pairing.clear()
-            self._poses.reset()
+            # What the old time line left: depth and poses stamped after the new time (plus the pairing
+            # tolerance). Those that came on the new line already are kept for the frames now arriving.
+            new_line_ends = self._guard.reference_ns + round(self._pairing.settings.depth_tolerance * 1e9)
+            self._pairing.clear(after_ns=new_line_ends)
+            self._poses.reset(after_ns=new_line_ends)
             self._node.get_logger().warning(
                 f"camera {self.config.name}: stamps jumped back {-verdict.offset_s:.1f} s (a bag replayed in a loop "
-                "or a simulator reset?): cleared its keyframes, its depth buffer and the pose history"
+                "or a simulator reset?): cleared its keyframes and the depth and poses of the old time line"
             )
         elif verdict.verdict == JUMPED_FORWARD:
             self._node.get_logger().warning(
@@ -245,11 +265,13 @@ class CameraInput:
         self._count_and_warn(what, topic, reason, text)
 
     def _count_and_warn(self, what: str, topic: str, reason: str, text: str) -> None:
-        self.dropped[f"{what} {reason}"] += 1
+        with self._lock:
+            self.dropped[f"{what} {reason}"] += 1
         self._warn(f"{topic} {reason}", f"dropping {what} on {topic}: {text}")
 
     def _warn(self, key: str, text: str) -> None:
-        allowed, refused = self._throttle.allow(key)
+        with self._lock:
+            allowed, refused = self._throttle.allow(key)
         if allowed:
             more = f" ({refused} more since the last warning)" if refused else ""
             self._node.get_logger().warning(f"camera {self.config.name}: {text}{more}")

@@ -384,6 +384,7 @@ def diagnostics_msg(
         values = {
             "frames received": camera.frames_received if camera is not None else 0,
             "frame rate Hz": "unknown" if frame_rates.get(name) is None else f"{frame_rates[name]:.1f}",
+            "depth images received": camera.depth_received if camera is not None else 0,
             "frames without depth": camera.frames_without_depth if camera is not None else 0,
             "frames offered": camera_stats.offered,
             "keyframes": camera_stats.keyframes,

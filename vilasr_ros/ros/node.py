@@ -57,7 +57,7 @@ from vilasr_ros.query.worker import QueryWorker, Reservation, WorkerBusy, Worker
 from vilasr_ros.reasoning.backend import Backend, BackendError
 from vilasr_ros.reasoning.engine import ReasoningEngine, TurnRecord
 from vilasr_ros.reasoning.factory import create_backend
-from vilasr_ros.ros.camera_input import CameraInput
+from vilasr_ros.ros.camera_input import CALLBACK_GROUPS, CameraInput
 from vilasr_ros.ros.conversions import (
     BackendReport,
     annotated_image_msgs,
@@ -201,7 +201,6 @@ class VilasrNode(LifecycleNode):
                 self._poses,
                 config.cameras,
                 config.frames.base_frame,
-                MutuallyExclusiveCallbackGroup(),
             )
             for camera in self._settings.cameras
         ]
@@ -245,9 +244,11 @@ class VilasrNode(LifecycleNode):
 
     def executor_threads(self) -> int:
         """Threads the executor needs so that nothing waits on a blocked query caller: one per caller
-        the worker admits (running + queued), one per camera, and a few for poses, timers and services."""
+        the worker admits (running + queued), one per camera callback group, and a few for poses, timers
+        and services."""
         settings = self._settings
-        return settings.node.query.queue_size + 1 + len(settings.cameras) + EXECUTOR_SPARE_THREADS
+        cameras = CALLBACK_GROUPS * len(settings.cameras)
+        return settings.node.query.queue_size + 1 + cameras + EXECUTOR_SPARE_THREADS
 
     def release(self) -> None:
         """Stop everything and free the model (used on exit); callers waiting on queries get a reply

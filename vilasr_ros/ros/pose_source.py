@@ -44,8 +44,8 @@ class PoseSource(Protocol):
 
     def base_pose(self) -> Pose | None: ...
 
-    def reset(self) -> None:
-        """Forget buffered poses (time jumped back)."""
+    def reset(self, after_ns: int | None = None) -> None:
+        """Forget buffered poses (time jumped back): those stamped after ``after_ns``, or all."""
         ...
 
     def diagnostics(self) -> dict[str, int]:
@@ -130,7 +130,7 @@ class NoPoseSource:
     def base_pose(self) -> Pose | None:
         return None
 
-    def reset(self) -> None:
+    def reset(self, after_ns: int | None = None) -> None:
         pass
 
     def diagnostics(self) -> dict[str, int]:
@@ -192,8 +192,8 @@ class TopicPoseSource:
     def base_pose(self) -> Pose | None:
         return self._poses.latest
 
-    def reset(self) -> None:
-        self._poses.clear()
+    def reset(self, after_ns: int | None = None) -> None:
+        self._poses.clear(after_ns)
 
     def diagnostics(self) -> dict[str, int]:
         return {f"dropped: {key}": count for key, count in sorted(self.dropped.items())}
@@ -253,8 +253,8 @@ class TfPoseSource:
     def base_pose(self) -> Pose | None:
         return self._lookup(self._base_frame, None)
 
-    def reset(self) -> None:
-        self._buffer.clear()
+    def reset(self, after_ns: int | None = None) -> None:
+        self._buffer.clear()  # tf2's buffer forgets everything; transforms come again at their rate
 
     def diagnostics(self) -> dict[str, int]:
         return {f"tf failures: {cause}": count for cause, count in sorted(self.failures.items())}
