@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 
 import cv2
@@ -224,6 +225,76 @@ def test_time_jumps_and_a_clock_mismatch_are_survived_and_named(ros_node, runnin
     assert code == 0 and "Traceback" not in output
     assert output.count("stamps jumped back") == 1
     assert re.search(r"camera stamps are 36\d\d s behind the node clock: is use_sim_time set\?", output)
+
+
+def test_a_sim_time_reset_clears_the_buffers_at_once_and_the_new_frames_are_admitted(ros_node, namespace, tmp_path):
+    """use_sim_time and /clock going back (a simulator reset, a bag played again with --clock): the node's
+    clock jump callback clears the keyframes once, and the first frames of the new time line are admitted
+    without the 3 frames a jump seen only in the camera stamps takes to confirm."""
+    from rosgraph_msgs.msg import Clock
+
+    process = start_node(namespace, tmp_path, "use_sim_time:=true")
+    node_name = f"/{namespace}/vilasr"
+    watch = None
+    simulator = SimulatedClock(ros_node.create_publisher(Clock, "/clock", 10), 1000 * S)
+    try:
+        wait_until_active(ros_node, node_name)
+        watch = Watch(ros_node, node_name)
+        camera = Camera(ros_node, namespace)
+        camera.publisher.wait_for_subscribers(WAIT)
+        seeds = iter(range(10_000))
+
+        def frames(count: int) -> None:
+            for _ in range(count):
+                rgb = textured(next(seeds), 240, 320)
+                camera.publisher.publish(rgb, camera.depth, "front_optical", stamp_ns=simulator.now_ns)
+                watch.spin(0.1)  # the simulator runs in real time: 0.1 s a frame
+
+        frames(10)
+        assert watch.wait_for(lambda: watch.value("camera front", "keyframes") >= 3), watch.values
+        admitted = watch.value("camera front", "admitted")
+        simulator.reset(10 * S)  # the clock goes back 990 s
+        assert watch.wait_for(lambda: watch.value("camera front", "time jumps back") == 1), watch.values
+        frames(6)
+        assert watch.wait_for(lambda: watch.value("camera front", "admitted") >= admitted + 4), watch.values
+        assert watch.value("camera front", "dropped: image stamp late") == 0, watch.values
+        assert watch.value("camera front", "time jumps back") == 1
+    finally:
+        simulator.stop()
+        if watch is not None:
+            watch.close()
+        code, output = stop_node(process)
+    assert code == 0 and "Traceback" not in output
+    assert output.count("the node clock jumped back") == 1, output[-3000:]
+    assert "stamps jumped back" not in output  # the camera's own guard had nothing left to confirm
+
+
+class SimulatedClock:
+    """/clock from a thread, advancing in real time from ``start_ns`` every 20 ms, until :meth:`stop`."""
+
+    def __init__(self, publisher, start_ns: int) -> None:
+        self._publisher = publisher
+        self._offset_ns = start_ns - time.monotonic_ns()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @property
+    def now_ns(self) -> int:
+        return time.monotonic_ns() + self._offset_ns
+
+    def reset(self, start_ns: int) -> None:
+        self._offset_ns = start_ns - time.monotonic_ns()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from rosgraph_msgs.msg import Clock
+
+        while not self._stopped.wait(0.02):
+            self._publisher.publish(Clock(clock=ns_to_time(self.now_ns)))
 
 
 def rss_mb(pid: int) -> float:

@@ -8,6 +8,7 @@ import random
 import sys
 import threading
 from collections import Counter
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -21,6 +22,7 @@ from std_msgs.msg import Header
 
 from vilasr_ros.config import CameraConfig, CamerasConfig, KeyframeConfig, NodeConfig
 from vilasr_ros.keyframes.store import KeyframeStore
+from vilasr_ros.ros import camera_input
 from vilasr_ros.ros.camera_input import CameraInput, Throttle
 from vilasr_ros.ros.conversions import diagnostics_msg
 from vilasr_ros.ros.pose_source import NoPoseSource, TfPoseSource, TopicPoseSource, estimate_problems
@@ -373,15 +375,19 @@ def test_depth_is_not_queued_behind_colour():
     assert groups["front/depth"] is groups["front/info"]
 
 
-def test_colour_and_depth_callbacks_in_two_threads_pair_every_frame():
+def test_colour_and_depth_callbacks_in_two_threads_pair_every_frame(monkeypatch):
     """The executor runs the two groups in two threads at once: every frame is still paired with its
     depth, offered once, in stamp order, and nothing fails inside (the pairing is shared under a lock)."""
+    # Arrival times stand still: on a loaded machine a frame would otherwise stop waiting for its depth
+    # (after 2 x cameras.depth_tolerance + 0.1 s), which is the pairing's rule, not a race.
+    monkeypatch.setattr(camera_input, "time", SimpleNamespace(monotonic=lambda: 0.0))
     node, inputs, store, _ = camera()
     frames = 400
     stamps = [NOW + index * 33 * 10**6 for index in range(frames)]
     colours = [colour(ns, index % 6) for index, ns in enumerate(stamps)]
     depths = [depth(ns) for ns in stamps]
-    ahead = threading.Semaphore(3)  # colour runs at most 3 frames ahead of depth (the pairing waits for 5)
+    # Either stream at most 3 frames ahead of the other (the pairing holds 5 colour frames, 30 depth images).
+    colour_ahead, depth_ahead = threading.Semaphore(3), threading.Semaphore(3)
     offered_stamps: list[int] = []
     offer = store.offer
 
@@ -393,13 +399,15 @@ def test_colour_and_depth_callbacks_in_two_threads_pair_every_frame():
 
     def colour_stream() -> None:
         for message in colours:
-            ahead.acquire()
+            colour_ahead.acquire()
             node.callbacks["front/image"](message)
+            depth_ahead.release()
 
     def depth_stream() -> None:
         for message in depths:
+            depth_ahead.acquire()
             node.callbacks["front/depth"](message)
-            ahead.release()
+            colour_ahead.release()
 
     threads = [threading.Thread(target=colour_stream), threading.Thread(target=depth_stream)]
     switch_interval = sys.getswitchinterval()

@@ -432,7 +432,8 @@ class CamerasConfig:
         "Seconds a camera's stamps may go back before it counts as a time jump (a bag replayed in a loop, a "
         "simulator reset): a late frame is dropped; when 3 frames in a row agree on the jump, that camera's "
         "keyframes and the depth and poses stamped on the old time line are cleared (those already on the new "
-        "one are kept) and the new time is followed.",
+        "one are kept) and the new time is followed. The node clock going back by more than this (use_sim_time "
+        "and a simulator reset, a bag played again with --clock) clears every camera's buffers at once.",
         minimum=0.0,
         exclusive_minimum=True,
     )

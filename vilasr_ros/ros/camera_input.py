@@ -197,6 +197,15 @@ class CameraInput:
 
     # --- time ------------------------------------------------------------------------------------------
 
+    def start_over(self) -> None:
+        """Forget this camera's keyframes, buffered depth, waiting frames and stamp reference (the node
+        clock jumped back): the next frame is taken as the first of a new time line."""
+        with self._lock:
+            self.time_jumps += 1
+            self._store.clear(self.config.name)
+            self._pairing.clear()
+            self._guard.reset()
+
     def _check_stamp(self, stamp: int) -> bool:
         """Judge a colour stamp: False drops the frame; a confirmed jump back resets the buffers."""
         self.clock_offset_s = (self._node.get_clock().now().nanoseconds - stamp) / 1e9

@@ -38,6 +38,8 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.clock import ClockChange, JumpHandle, JumpThreshold, TimeJump
+from rclpy.duration import Duration
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
@@ -117,6 +119,7 @@ class VilasrNode(LifecycleNode):
         self._poses: PoseSource | None = None
         self._cameras: list[CameraInput] = []
         self._diagnostics_timer = None
+        self._clock_jumps: JumpHandle | None = None
         self._frame_rates: dict[str, RateWindow] = {}  # per camera name, sampled by the diagnostics timer
         self._last_latency: float | None = None  # seconds, of the last query that ran
         self._closing = threading.Event()
@@ -212,8 +215,32 @@ class VilasrNode(LifecycleNode):
             self._active = True
             self._status = "active"
         topics = ", ".join(camera.config.image_topic for camera in self._cameras)
+        # The node clock itself going back (sim time reset, a bag played again with --clock): the
+        # cameras start over at once, before their stamps confirm the jump.
+        threshold = JumpThreshold(
+            min_forward=None,
+            min_backward=Duration(nanoseconds=-round(config.cameras.stamp_jump_back * 1e9)),
+            on_clock_change=True,
+        )
+        self._clock_jumps = self.get_clock().create_jump_callback(threshold, post_callback=self._on_clock_jump)
         self.get_logger().info(f"active: buffering {topics}")
         return super().on_activate(state)
+
+    def _on_clock_jump(self, jump: TimeJump) -> None:
+        """The node clock jumped back or changed source: every camera's keyframes, depth, waiting frames and
+        stamp reference and the pose history are dropped (their stamps are on the old time line)."""
+        try:
+            if jump.clock_change == ClockChange.ROS_TIME_NO_CHANGE:
+                what = f"the node clock jumped back {-jump.delta.nanoseconds / 1e9:.1f} s (a simulator reset?)"
+            else:
+                what = f"the node clock changed source ({jump.clock_change.name})"
+            for camera in list(self._cameras):
+                camera.start_over()
+            if self._poses is not None:
+                self._poses.reset()
+            self.get_logger().warning(f"{what}: cleared the keyframes, depth and poses of the old time line")
+        except Exception as error:  # contained: a jump callback runs inside the clock's update
+            self.get_logger().error(f"clearing the buffers after a clock jump failed: {error!r}")
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Stop ingesting and answering, cancel the running and waiting queries; the model stays loaded."""
@@ -260,6 +287,9 @@ class VilasrNode(LifecycleNode):
     def _stop_inputs(self) -> None:
         with self._state_lock:
             self._active = False
+        if self._clock_jumps is not None:
+            self._clock_jumps.unregister()
+            self._clock_jumps = None
         for camera in self._cameras:
             camera.close()
         self._cameras = []
