@@ -31,6 +31,7 @@ MODULE_KEYS = {
     "diagnostic_msgs": "diagnostic_msgs",
     "lifecycle_msgs": "lifecycle_msgs",
     "action_msgs": "action_msgs",
+    "rosgraph_msgs": "rosgraph_msgs",
     "tf2_ros": "tf2_ros_py",
     "launch": "launch",
     "launch_ros": "launch_ros",
