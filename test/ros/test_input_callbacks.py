@@ -259,6 +259,25 @@ def test_after_a_jump_back_the_first_frames_keep_the_depth_that_came_before_them
     assert all(kf.frame.depth is not None for kf in new_line)
 
 
+def test_keyframes_of_a_time_line_left_while_inactive_go_when_the_first_new_frame_is_older():
+    """Deactivated, the simulator reset, activated again: a fresh input on the same store would find
+    every new frame out of order behind the kept keyframes; its first frame clears them instead."""
+    node, inputs, store, _ = camera(depth_topic="")
+    for number in range(4):
+        node.callbacks["front/image"](colour(NOW + number * S, number))
+    assert store.stats().cameras["front"].keyframes == 4
+    inputs.close()  # deactivate
+    again = CameraInput(node, inputs.config, store, RecordingPoses(), CamerasConfig(), "base_link")
+    node.callbacks["front/info"](good_info())
+    back = NOW - 600 * S
+    for number in range(4):
+        node.callbacks["front/image"](colour(back + number * S, 10 + number))
+    assert [kf.stamp_ns for kf in store.keyframes()] == [back + number * S for number in range(4)]
+    assert again.time_jumps == 1 and again.dropped == Counter()
+    assert store.stats().cameras["front"].rejected.get("out of order", 0) == 0
+    assert any("time went back while the node was inactive" in line for line in node.logger.lines)
+
+
 def test_one_frame_an_hour_ahead_does_not_block_the_next_thirty():
     node, inputs, store, _ = camera(depth_topic="")
     node.callbacks["front/image"](colour(NOW, 0))

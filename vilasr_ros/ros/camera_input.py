@@ -128,7 +128,8 @@ class CameraInput:
             self._pairing_problem,
             pose_pending=poses.pose_pending,
         )
-        self._guard = StampGuard(round(cameras.stamp_jump_back * 1e9), round(cameras.stamp_jump_forward * 1e9))
+        self._jump_back_ns = round(cameras.stamp_jump_back * 1e9)
+        self._guard = StampGuard(self._jump_back_ns, round(cameras.stamp_jump_forward * 1e9))
         self._throttle = Throttle(WARN_PERIOD_S)
         self._lock = threading.RLock()  # pairing, the stamp guard, counters: shared by the two groups
         self._compressed = config.transport == "compressed"
@@ -197,6 +198,19 @@ class CameraInput:
 
     # --- time ------------------------------------------------------------------------------------------
 
+    def _follow_a_jump_while_away(self, stamp: int) -> None:
+        """The first frame since this input started (activation) or started over: keyframes kept from
+        before that lie ahead of it by more than ``cameras.stamp_jump_back`` are of an old time line
+        (time went back while the node was inactive); they go, or every new frame would be out of order."""
+        newest = max((keyframe.stamp_ns for keyframe in self._store.keyframes([self.config.name])), default=None)
+        if newest is not None and newest - stamp > self._jump_back_ns:
+            self.time_jumps += 1
+            self._store.clear(self.config.name)
+            self._node.get_logger().warning(
+                f"camera {self.config.name}: its first frame is {(newest - stamp) / 1e9:.1f} s before the keyframes "
+                "kept from before (time went back while the node was inactive?): cleared them"
+            )
+
     def start_over(self) -> None:
         """Forget this camera's keyframes, buffered depth, waiting frames and stamp reference (the node
         clock jumped back): the next frame is taken as the first of a new time line."""
@@ -215,6 +229,8 @@ class CameraInput:
                 f"clock {side}",
                 f"camera stamps are {abs(self.clock_offset_s):.0f} s {side} the node clock: is use_sim_time set?",
             )
+        if self._guard.reference_ns is None:
+            self._follow_a_jump_while_away(stamp)
         verdict = self._guard.check(stamp)
         if verdict.verdict == JUMPED_BACK:
             self.time_jumps += 1
