@@ -199,3 +199,10 @@ def test_the_approach_pose_of_a_wall_cabinet_is_on_the_floor():
     assert estimate.has_box and not estimate.on_floor
     assert estimate.box_center[2] - estimate.box_size[2] / 2 == pytest.approx(0.85, abs=0.06)
     assert estimate.approach[2] == pytest.approx(0.0, abs=0.02)  # the floor, found from the depth image
+    # The same pose as the message's approach_pose: in the estimate's frame, yaw about z, facing the box.
+    pose = estimate.approach_pose
+    assert pose.frame_id == "map" and pose.position == pytest.approx(estimate.approach[:3])
+    facing = math.atan2(cabinet.centre[1] - pose.position[1], cabinet.centre[0] - pose.position[0])
+    yaw = 2 * math.atan2(pose.orientation[2], pose.orientation[3])
+    assert pose.orientation[:2] == (0.0, 0.0)
+    assert math.cos(yaw - facing) == pytest.approx(1.0, abs=0.02)

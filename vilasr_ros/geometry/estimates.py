@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from vilasr_ros.core.poses import Pose, quaternion_from_yaw
+
 OBJECT = "object"  # a box the model drew (SpatialEstimate.KIND_OBJECT)
 PATH = "path"  # a line the model drew (SpatialEstimate.KIND_PATH)
 
@@ -94,6 +96,15 @@ class SpatialEstimate:
     @property
     def has_box(self) -> bool:
         return len(self.box_covariance) == 9
+
+    @property
+    def approach_pose(self) -> Pose | None:
+        """``approach`` as a pose in ``frame_id`` (what the message's ``approach_pose`` carries), or None
+        when there is no approach (NaN)."""
+        x, y, z, yaw = self.approach
+        if not all(math.isfinite(value) for value in self.approach):
+            return None
+        return Pose((x, y, z), quaternion_from_yaw(yaw), self.frame_id)
 
 
 @dataclass(frozen=True)
